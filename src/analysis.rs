@@ -1,0 +1,83 @@
+//! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time, computed in
+//! DevTools' order (`HeapSnapshot.initialize()`): retainers -> detachedness -> shallow-size reattribution ->
+//! page-owned flags -> distances -> interface definitions and classes.
+//!
+//! After [`Analysis::new`], `snap.node_self` holds DevTools' **adjusted** self sizes (the Memory panel's
+//! "Shallow Size"), and detached native nodes are renamed `Detached …`; every later number uses them.
+
+use fixedbitset::FixedBitSet;
+
+use crate::devtools::classes::{self, Classes, InterfaceDefinition};
+use crate::devtools::{self, WeakMapEdges};
+use crate::error::{Error, Result};
+use crate::graph::{Graph, Retainers};
+use crate::snapshot::Snapshot;
+
+/// A snapshot with DevTools' derived data.
+#[derive(Debug)]
+pub struct Analysis {
+    /// The snapshot (self sizes adjusted, detached natives renamed).
+    pub snap: Snapshot,
+    /// Incoming edges.
+    pub retainers: Retainers,
+    /// Detachedness per node after propagation (0 unknown, 1 attached, 2 detached).
+    pub detachedness: Vec<u8>,
+    /// Page-owned flags.
+    pub page_owned: FixedBitSet,
+    /// Distance per node ([`devtools::NO_DISTANCE`] when unreachable).
+    pub distance: Vec<i32>,
+    /// WeakMap pair edge names.
+    pub weakmaps: WeakMapEdges,
+    /// Interface definitions inferred from this snapshot.
+    pub interfaces: Vec<InterfaceDefinition>,
+    /// Class of every node.
+    pub classes: Classes,
+}
+
+impl Analysis {
+    /// Run every load-time pass. `interfaces`: definitions to classify with (DevTools' Comparison view
+    /// classifies the base snapshot with the other one's); `None` infers them from this snapshot.
+    pub fn with_interfaces(
+        mut snap: Snapshot,
+        interfaces: Option<&[InterfaceDefinition]>,
+    ) -> Result<Analysis> {
+        let retainers = Retainers::build(&snap);
+        let detachedness = devtools::propagate_detachedness(&mut snap);
+        devtools::reattribute_shallow_sizes(&mut snap).map_err(Error::Request)?;
+        let page_owned = devtools::page_owned(&snap);
+        let weakmaps = WeakMapEdges::new(&snap);
+        let distance = devtools::distances(&snap, &weakmaps);
+        let own = classes::infer_interfaces(&snap);
+        let classes = classes::classify(&snap, interfaces.unwrap_or(&own));
+        Ok(Analysis {
+            snap,
+            retainers,
+            detachedness,
+            page_owned,
+            distance,
+            weakmaps,
+            interfaces: own,
+            classes,
+        })
+    }
+
+    /// Run every load-time pass with this snapshot's own interface definitions.
+    pub fn new(snap: Snapshot) -> Result<Analysis> {
+        Self::with_interfaces(snap, None)
+    }
+
+    /// The graph view (petgraph traits).
+    pub fn graph(&self) -> Graph<'_> {
+        Graph::new(&self.snap, &self.retainers)
+    }
+
+    /// Σ adjusted self sizes of all nodes (= the root's retained size in DevTools).
+    pub fn total_self(&self) -> u64 {
+        self.snap.node_self.iter().map(|&x| x as u64).sum()
+    }
+
+    /// DevTools' `totalSize`: root retained + `extra_native_bytes`.
+    pub fn total_size(&self) -> u64 {
+        self.total_self() + self.snap.header.extra_native_bytes
+    }
+}

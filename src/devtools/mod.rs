@@ -1,0 +1,352 @@
+//! Chrome DevTools' heap-snapshot semantics (`HeapSnapshot.ts` of chrome-devtools-frontend 1.0.1705227; see
+//! `../shared/oracle/README.md`). Each pass is a function over the flat columns, run in DevTools' order by
+//! [`crate::analysis::Analysis::new`]:
+//! detachedness and the `Detached ` prefix ([`propagate_detachedness`]), user roots, page-owned flags
+//! ([`page_owned`]), shallow-size reattribution ([`reattribute_shallow_sizes`]), distances ([`distances`]),
+//! class names and keys ([`classes`]). The WeakMap edge pattern is resolved once per string ([`WeakMapEdges`]).
+//! Every pass is O(V + E) time and allocates O(V) (bitsets or u32 per node), nothing per node on the heap.
+
+pub mod classes;
+pub mod jsstr;
+
+use std::collections::HashMap;
+
+use fixedbitset::FixedBitSet;
+use regex::bytes::Regex;
+
+use crate::header::{EdgeKind, NodeKind};
+use crate::snapshot::Snapshot;
+
+/// Distance of nodes not reached by the distance BFS.
+pub const NO_DISTANCE: i32 = -5;
+/// Distance base of nodes reached only from the root's system part.
+pub const BASE_SYSTEM_DISTANCE: i32 = 100_000_000;
+
+/// Detachedness: 0 unknown, 1 attached, 2 detached.
+pub const DETACHED: u8 = 2;
+
+/// `propagateDOMState`: seed from the `detachedness` field, propagate attached then detached state to native
+/// children (skipping `hidden` and `weak` edges), rename detached natives to `Detached <name>`.
+/// Snapshots without the field: natives named `Detached …` are detached. Returns the per-node state.
+pub fn propagate_detachedness(s: &mut Snapshot) -> Vec<u8> {
+    let n = s.node_count();
+    if s.node_detachedness.is_empty() {
+        let mut det = vec![0u8; n];
+        for i in 0..n as u32 {
+            if s.kind(i) == NodeKind::Native && s.name_bytes(i).starts_with(b"Detached ") {
+                det[i as usize] = DETACHED;
+            }
+        }
+        return det;
+    }
+    let det = std::mem::take(&mut s.node_detachedness);
+    let mut st = DomState {
+        visited: FixedBitSet::with_capacity(n),
+        det,
+        attached: Vec::new(),
+        detached: Vec::new(),
+        renamed: HashMap::new(),
+    };
+    for o in 0..n as u32 {
+        let state = st.det[o as usize];
+        if state != 0 {
+            st.process(s, o, state);
+        }
+    }
+    let children = |s: &Snapshot, o: u32| -> Vec<u32> {
+        s.edges(o)
+            .filter(|&e| {
+                !matches!(
+                    s.edge_kind(e),
+                    EdgeKind::Hidden | EdgeKind::Weak | EdgeKind::Other
+                )
+            })
+            .map(|e| s.edge_to[e])
+            .collect()
+    };
+    while let Some(o) = st.attached.pop() {
+        for c in children(s, o) {
+            st.process(s, c, 1);
+        }
+    }
+    while let Some(o) = st.detached.pop() {
+        if st.det[o as usize] == 1 {
+            continue;
+        }
+        for c in children(s, o) {
+            st.process(s, c, DETACHED);
+        }
+    }
+    st.det
+}
+
+/// Working state of [`propagate_detachedness`].
+struct DomState {
+    det: Vec<u8>,
+    visited: FixedBitSet,
+    attached: Vec<u32>,
+    detached: Vec<u32>,
+    renamed: HashMap<u32, u32>,
+}
+
+impl DomState {
+    /// DevTools' `processNode`: settle `o` (natives only) with `state`, queueing it for propagation.
+    fn process(&mut self, s: &mut Snapshot, o: u32, state: u8) {
+        let ou = o as usize;
+        if self.visited.contains(ou) {
+            return;
+        }
+        self.visited.insert(ou);
+        if s.kind(o) != NodeKind::Native {
+            return;
+        }
+        self.det[ou] = state;
+        if state == 1 {
+            self.attached.push(o);
+        } else if state == DETACHED {
+            let old = s.node_name[ou];
+            let ni = *self.renamed.entry(old).or_insert_with(|| {
+                let mut name = b"Detached ".to_vec();
+                name.extend_from_slice(s.strings.bytes(old as usize));
+                s.strings.push_bytes(&name)
+            });
+            s.node_name[ou] = ni;
+            self.detached.push(o);
+        }
+    }
+}
+
+/// A root child is a *user root* when it is not synthetic, or is the synthetic `(Document DOM trees)`.
+pub fn is_user_root(s: &Snapshot, o: u32) -> bool {
+    s.kind(o) != NodeKind::Synthetic || s.name_bytes(o) == b"(Document DOM trees)"
+}
+
+/// Whether the root has at least one user root (Node: the shortcut to `global`; Chrome: windows, DOM trees).
+pub fn has_user_roots(s: &Snapshot) -> bool {
+    s.edges(s.root).any(|e| is_user_root(s, s.edge_to[e]))
+}
+
+/// `markPageOwnedNodes`: seeds are targets of the root's `shortcut` edges and of its `element` edges to
+/// `(Document DOM trees)`; everything reachable from them over non-weak edges is page-owned.
+pub fn page_owned(s: &Snapshot) -> FixedBitSet {
+    let n = s.node_count();
+    let mut owned = FixedBitSet::with_capacity(n);
+    let mut stack = Vec::new();
+    for e in s.edges(s.root) {
+        let c = s.edge_to[e];
+        let seed = match s.edge_kind(e) {
+            EdgeKind::Element => {
+                s.kind(c) == NodeKind::Synthetic && s.name_bytes(c) == b"(Document DOM trees)"
+            }
+            EdgeKind::Shortcut => true,
+            _ => false,
+        };
+        if seed {
+            owned.insert(c as usize);
+            stack.push(c);
+        }
+    }
+    while let Some(o) = stack.pop() {
+        for e in s.edges(o) {
+            let c = s.edge_to[e] as usize;
+            if owned.contains(c) || s.edge_kind(e) == EdgeKind::Weak {
+                continue;
+            }
+            owned.insert(c);
+            stack.push(c as u32);
+        }
+    }
+    owned
+}
+
+/// `calculateShallowSizes`: when the snapshot has user roots, the sizes of `hidden`, `array` and native
+/// `system / ExternalStringData` nodes owned by exactly one other node (through such nodes only) are moved
+/// into that owner, unless the owner is synthetic or the root. Rewrites `s.node_self` in place.
+/// Fails only if an owner's size would exceed `u32` (never seen in V8 output).
+pub fn reattribute_shallow_sizes(s: &mut Snapshot) -> Result<(), String> {
+    if !has_user_roots(s) {
+        return Ok(());
+    }
+    const UNVISITED: u32 = u32::MAX;
+    const MULTIPLE: u32 = u32::MAX - 1;
+    let n = s.node_count();
+    let mut owners = vec![0u32; n];
+    let mut work: Vec<u32> = Vec::new();
+    for o in 0..n as u32 {
+        let ownable = match s.kind(o) {
+            NodeKind::Hidden | NodeKind::Array => true,
+            NodeKind::Native => s.name_bytes(o) == b"system / ExternalStringData",
+            _ => false,
+        };
+        if ownable {
+            owners[o as usize] = UNVISITED;
+        } else {
+            owners[o as usize] = o;
+            work.push(o);
+        }
+    }
+    while let Some(o) = work.pop() {
+        let owner = owners[o as usize];
+        for e in s.edges(o) {
+            if s.edge_kind(e) == EdgeKind::Weak {
+                continue;
+            }
+            let c = s.edge_to[e];
+            let oc = owners[c as usize];
+            if oc == UNVISITED {
+                owners[c as usize] = owner;
+                work.push(c);
+            } else if oc == c || oc == owner || oc == MULTIPLE {
+                // Already settled.
+            } else {
+                owners[c as usize] = MULTIPLE;
+                work.push(c);
+            }
+        }
+    }
+    for (o, &w) in owners.iter().enumerate() {
+        if w == UNVISITED || w == MULTIPLE || w as usize == o {
+            continue;
+        }
+        if s.kind(w) == NodeKind::Synthetic || w == s.root {
+            continue;
+        }
+        let add = s.node_self[o];
+        let sum = s.node_self[w as usize].checked_add(add).ok_or_else(|| {
+            format!(
+                "the reattributed self size of node @{} exceeds 4 GiB",
+                s.node_id[w as usize]
+            )
+        })?;
+        s.node_self[w as usize] = sum;
+        s.node_self[o] = 0;
+    }
+    Ok(())
+}
+
+/// Internal edges named `N / part of key (… @k) -> value (… @v) pair in WeakMap (table @t)`, resolved once per
+/// distinct name string.
+#[derive(Debug, Default)]
+pub struct WeakMapEdges {
+    /// String index -> (table id, id of the duplicated part shared by the pair's two edges).
+    by_string: HashMap<u32, (u64, u32)>,
+}
+
+impl WeakMapEdges {
+    /// Find every WeakMap pair name among the strings.
+    pub fn new(s: &Snapshot) -> WeakMapEdges {
+        let re = Regex::new(
+            r"^\d+(?<dup> / part of key \((?-u:[^\n\r])*? @\d+\) -> value \((?-u:[^\n\r])*? @\d+\) pair in WeakMap \(table @(?<table>\d+)\))$",
+        )
+        .expect("static regex");
+        let finder = memchr::memmem::Finder::new(b" pair in WeakMap (table @");
+        let mut dups: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut by_string = HashMap::new();
+        for i in 0..s.strings.len() {
+            let b = s.strings.bytes(i);
+            if finder.find(b).is_none() {
+                continue;
+            }
+            if let Some(c) = re.captures(b) {
+                let table = std::str::from_utf8(&c["table"])
+                    .ok()
+                    .and_then(|t| t.parse::<u64>().ok())
+                    .unwrap_or(u64::MAX);
+                let next = dups.len() as u32;
+                let dup = *dups.entry(c["dup"].to_vec()).or_insert(next);
+                by_string.insert(i as u32, (table, dup));
+            }
+        }
+        WeakMapEdges { by_string }
+    }
+
+    /// For an `internal` edge, its (table id, duplicated-part id) if its name is a WeakMap pair name.
+    #[inline]
+    pub fn get(&self, s: &Snapshot, e: usize) -> Option<(u64, u32)> {
+        if self.by_string.is_empty() || s.edge_kind(e) != EdgeKind::Internal {
+            return None;
+        }
+        self.by_string.get(&s.edge_name[e]).copied()
+    }
+
+    /// True when no string is a WeakMap pair name.
+    pub fn is_empty(&self) -> bool {
+        self.by_string.is_empty()
+    }
+}
+
+/// `calculateDistances` (base class + the JS filter): BFS over non-weak edges, first from the user roots at
+/// distance 1, then from the root (distance `BASE_SYSTEM_DISTANCE` if there are user roots, else 0).
+/// The filter skips `sloppy_function_map` of native contexts, some `(map descriptors)` slots, and the first
+/// seen edge of each WeakMap pair (state shared by both passes). Unreached nodes get [`NO_DISTANCE`].
+pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Vec<i32> {
+    let n = s.node_count();
+    let mut dist = vec![NO_DISTANCE; n];
+    let mut pending: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let mut filter = |o: u32, e: usize| -> bool {
+        match s.kind(o) {
+            NodeKind::Hidden
+                if s.name_bytes(o) == b"system / NativeContext"
+                    && s.edge_name_bytes(e) == b"sloppy_function_map" =>
+            {
+                return false;
+            }
+            NodeKind::Array if s.name_bytes(o) == b"(map descriptors)" => {
+                let idx = if s.edge_kind(e).has_index_name() {
+                    Some(s.edge_name[e] as i64)
+                } else {
+                    jsstr::parse_int(s.edge_name_bytes(e))
+                };
+                return match idx {
+                    Some(i) => i < 2 || i % 3 != 1,
+                    None => true,
+                };
+            }
+            _ => {}
+        }
+        if let Some((_, dup)) = weakmaps.get(s, e) {
+            if !pending.remove(&dup) {
+                pending.insert(dup);
+                return false;
+            }
+        }
+        true
+    };
+    let mut queue: Vec<u32> = Vec::new();
+    let mut bfs = |queue: &mut Vec<u32>, dist: &mut [i32]| {
+        let mut head = 0;
+        while head < queue.len() {
+            let o = queue[head];
+            head += 1;
+            let d = dist[o as usize] + 1;
+            for e in s.edges(o) {
+                if s.edge_kind(e) == EdgeKind::Weak {
+                    continue;
+                }
+                let c = s.edge_to[e];
+                if dist[c as usize] != NO_DISTANCE {
+                    continue;
+                }
+                if !filter(o, e) {
+                    continue;
+                }
+                dist[c as usize] = d;
+                queue.push(c);
+            }
+        }
+    };
+    for e in s.edges(s.root) {
+        let c = s.edge_to[e];
+        if is_user_root(s, c) {
+            dist[c as usize] = 1;
+            queue.push(c);
+        }
+    }
+    let any = !queue.is_empty();
+    bfs(&mut queue, &mut dist);
+    dist[s.root as usize] = if any { BASE_SYSTEM_DISTANCE } else { 0 };
+    queue.clear();
+    queue.push(s.root);
+    bfs(&mut queue, &mut dist);
+    dist
+}

@@ -1,0 +1,27 @@
+//! heapsnap: analyze V8 heap snapshots with Chrome DevTools' numbers, fast.
+//!
+//! The pipeline, in the order [`analysis::Analysis::new`] runs it (mirroring DevTools'
+//! `HeapSnapshot.initialize()`):
+//! open ([`input`]) -> scan sections ([`scan`]) -> parse numbers || strings ([`numbers`], [`strings`]) into
+//! columns ([`snapshot`]) -> graph and retainers ([`graph`]) -> DevTools semantics: detachedness, shallow-size
+//! reattribution, page-owned nodes, distances, class keys ([`devtools`]) -> aggregations ([`summary`]) ->
+//! report -> render ([`report`]).
+
+pub mod analysis;
+pub mod app;
+pub mod cli;
+pub mod devtools;
+pub mod error;
+pub mod graph;
+pub mod header;
+pub mod input;
+pub mod numbers;
+pub mod report;
+pub mod scan;
+pub mod snapshot;
+pub mod strings;
+pub mod summary;
+
+pub use analysis::Analysis;
+pub use error::{Error, Result};
+pub use snapshot::Snapshot;

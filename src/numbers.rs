@@ -1,0 +1,302 @@
+//! The parallel parser of flat numeric arrays (`nodes`, `edges`, `locations`).
+//!
+//! Two passes over the array's bytes, both parallel with rayon:
+//! 1. the body is cut into chunks that each end just after a comma, and the commas of each chunk are counted
+//!    (`memchr`, SIMD): a prefix sum gives the global element index at which every chunk starts, and the exact
+//!    element count, known before one byte of output is allocated;
+//! 2. each chunk is parsed strictly (only ASCII digits, commas and JSON whitespace; no sign, fraction, exponent
+//!    or value above `u32::MAX`) and every value is handed to a sink with its record and field numbers.
+//!
+//! Any violation is a [`ParseError`] with the section and the exact byte offset; when several chunks fail, the
+//! first in file order is reported, so errors are deterministic whatever the thread count.
+//! Cost: O(n) work, O(n / threads) wall, O(chunks) extra memory.
+
+use std::ops::Range;
+
+use rayon::prelude::*;
+
+use crate::error::ParseError;
+use crate::scan::show;
+
+/// Target chunk size in bytes.
+const CHUNK: usize = 1 << 20;
+
+/// A numeric array cut into chunks, with the element count known.
+#[derive(Debug)]
+pub struct ArrayPlan {
+    section: String,
+    /// File offsets of the chunks (inside the brackets).
+    chunks: Vec<Range<usize>>,
+    /// Global element index of each chunk's first element.
+    first: Vec<usize>,
+    /// Number of elements.
+    pub len: usize,
+    /// Whether the body holds no value at all.
+    empty: bool,
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\n' | b'\r' | b'\t')
+}
+
+impl ArrayPlan {
+    /// Plan the parse of the array whose value (brackets included) is `d[range]`.
+    pub fn new(d: &[u8], range: Range<usize>, section: &str) -> Result<ArrayPlan, ParseError> {
+        if range.len() < 2 || d[range.start] != b'[' || d[range.end - 1] != b']' {
+            return Err(ParseError::new(
+                section,
+                range.start as u64,
+                "expected an array of numbers",
+            ));
+        }
+        let body = range.start + 1..range.end - 1;
+        let mut chunks = Vec::with_capacity(body.len() / CHUNK + 1);
+        let mut s = body.start;
+        while s < body.end {
+            let target = s.saturating_add(CHUNK);
+            let e = if target >= body.end {
+                body.end
+            } else {
+                match memchr::memchr(b',', &d[target..body.end]) {
+                    Some(p) => target + p + 1,
+                    None => body.end,
+                }
+            };
+            chunks.push(s..e);
+            s = e;
+        }
+        let commas: Vec<usize> = chunks
+            .par_iter()
+            .map(|c| memchr::memchr_iter(b',', &d[c.clone()]).count())
+            .collect();
+        let empty = commas.iter().all(|&c| c == 0) && d[body.clone()].iter().all(|&b| is_ws(b));
+        let mut first = Vec::with_capacity(chunks.len());
+        let mut total = 0usize;
+        for c in &commas {
+            first.push(total);
+            total += c;
+        }
+        let len = if empty { 0 } else { total + 1 };
+        Ok(ArrayPlan {
+            section: section.to_string(),
+            chunks,
+            first,
+            len,
+            empty,
+        })
+    }
+
+    /// The file offset of element `index` (for errors found after parsing). Sequential; used on error paths only.
+    pub fn offset_of(&self, d: &[u8], index: usize) -> u64 {
+        let k = self
+            .first
+            .partition_point(|&f| f <= index)
+            .saturating_sub(1);
+        let Some(c) = self.chunks.get(k) else {
+            return 0;
+        };
+        let mut seen = self.first[k];
+        let mut i = c.start;
+        while seen < index && i < c.end {
+            if d[i] == b',' {
+                seen += 1;
+            }
+            i += 1;
+        }
+        while i < c.end && is_ws(d[i]) {
+            i += 1;
+        }
+        i as u64
+    }
+
+    /// Check that the array holds `records` records of `fields` values each.
+    pub fn expect(
+        &self,
+        fields: usize,
+        records: Option<u64>,
+        what: &str,
+        start: usize,
+    ) -> Result<usize, ParseError> {
+        if fields == 0 {
+            return Err(ParseError::new(
+                &self.section,
+                start as u64,
+                "meta declares no fields for this array",
+            ));
+        }
+        if self.len % fields != 0 {
+            return Err(ParseError::new(
+                &self.section,
+                start as u64,
+                format!(
+                    "the array holds {} values, not a multiple of the {fields} {what} fields",
+                    self.len
+                ),
+            ));
+        }
+        let n = self.len / fields;
+        if let Some(r) = records {
+            if r != n as u64 {
+                return Err(ParseError::new(
+                    &self.section,
+                    start as u64,
+                    format!(
+                        "the header declares {r} {what}s but the array holds {n} ({} values)",
+                        self.len
+                    ),
+                ));
+            }
+        }
+        Ok(n)
+    }
+
+    /// Parse every value. `sink(record, field, value)` stores it or says why it is invalid. `done(range)` is called
+    /// with each chunk's byte range once it has been parsed (to release mapped pages).
+    pub fn parse<S, D>(&self, d: &[u8], fields: usize, sink: S, done: D) -> Result<(), ParseError>
+    where
+        S: Fn(usize, usize, u32) -> Result<(), String> + Sync,
+        D: Fn(Range<usize>) + Sync,
+    {
+        if self.empty {
+            return Ok(());
+        }
+        let last = self.chunks.len() - 1;
+        let results: Vec<Result<(), ParseError>> = self
+            .chunks
+            .par_iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let r = parse_chunk(d, c.clone(), self.first[k], k == last, fields, &sink)
+                    .map_err(|(off, msg)| ParseError::new(&self.section, off as u64, msg));
+                done(c.clone());
+                r
+            })
+            .collect();
+        results.into_iter().collect()
+    }
+}
+
+#[inline]
+fn parse_chunk<S>(
+    d: &[u8],
+    c: Range<usize>,
+    first: usize,
+    is_last: bool,
+    fields: usize,
+    sink: &S,
+) -> Result<(), (usize, String)>
+where
+    S: Fn(usize, usize, u32) -> Result<(), String>,
+{
+    let mut i = c.start;
+    let end = c.end;
+    let mut rec = first / fields;
+    let mut field = first % fields;
+    loop {
+        while i < end && is_ws(d[i]) {
+            i += 1;
+        }
+        let start = i;
+        let mut v: u64 = 0;
+        while i < end {
+            let x = d[i].wrapping_sub(b'0');
+            if x > 9 {
+                break;
+            }
+            v = v * 10 + x as u64;
+            if v > u32::MAX as u64 {
+                return Err((start, "number does not fit in 32 bits".into()));
+            }
+            i += 1;
+        }
+        if i == start {
+            return Err((i, bad_byte(d, i, end)));
+        }
+        if let Err(m) = sink(rec, field, v as u32) {
+            return Err((start, m));
+        }
+        field += 1;
+        if field == fields {
+            field = 0;
+            rec += 1;
+        }
+        while i < end && is_ws(d[i]) {
+            i += 1;
+        }
+        if i == end {
+            if is_last {
+                return Ok(());
+            }
+            return Err((i, "expected `,`".into()));
+        }
+        if d[i] != b',' {
+            return Err((i, bad_byte(d, i, end)));
+        }
+        i += 1;
+        if i == end && !is_last {
+            return Ok(());
+        }
+    }
+}
+
+fn bad_byte(d: &[u8], i: usize, end: usize) -> String {
+    if i >= end {
+        return "expected a number".into();
+    }
+    match d[i] {
+        b'-' => "negative number".into(),
+        b'.' | b'e' | b'E' => "fractional or exponent number".into(),
+        b',' => "expected a number before `,`".into(),
+        b => format!("unexpected {} in a numeric array", show(b)),
+    }
+}
+
+/// Parse a whole array into one flat `Vec<u32>` (for small sections and tests).
+pub fn parse_flat(d: &[u8], range: Range<usize>, section: &str) -> Result<Vec<u32>, ParseError> {
+    let plan = ArrayPlan::new(d, range, section)?;
+    let out: Vec<std::sync::atomic::AtomicU32> = (0..plan.len)
+        .map(|_| std::sync::atomic::AtomicU32::new(0))
+        .collect();
+    plan.parse(
+        d,
+        1,
+        |r, _, v| {
+            out[r].store(v, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        },
+        |_| {},
+    )?;
+    Ok(out.into_iter().map(|a| a.into_inner()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(s: &str) -> Result<Vec<u32>, ParseError> {
+        parse_flat(s.as_bytes(), 0..s.len(), "nodes")
+    }
+
+    #[test]
+    fn parses_with_any_whitespace() {
+        assert_eq!(flat("[]").unwrap(), Vec::<u32>::new());
+        assert_eq!(flat("[ \n ]").unwrap(), Vec::<u32>::new());
+        assert_eq!(flat("[1,2,3]").unwrap(), [1, 2, 3]);
+        assert_eq!(flat("[ 1 ,\n2\r\n,\t3 ]").unwrap(), [1, 2, 3]);
+        assert_eq!(flat("[4294967295]").unwrap(), [u32::MAX]);
+    }
+
+    #[test]
+    fn rejects_bad_numbers_with_offsets() {
+        let e = flat("[1,-2]").unwrap_err();
+        assert_eq!((e.offset, e.message.as_str()), (3, "negative number"));
+        assert_eq!(flat("[1,2.5]").unwrap_err().offset, 4);
+        assert_eq!(flat("[1,2e3]").unwrap_err().offset, 4);
+        assert_eq!(flat("[4294967296]").unwrap_err().offset, 1);
+        assert_eq!(flat("[1,,2]").unwrap_err().offset, 3);
+        assert_eq!(flat("[1,2,]").unwrap_err().offset, 5);
+        assert_eq!(flat("[1 2]").unwrap_err().offset, 3);
+        assert_eq!(flat("[1,x]").unwrap_err().offset, 3);
+        assert_eq!(flat("[,]").unwrap_err().offset, 1);
+    }
+}

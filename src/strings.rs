@@ -1,0 +1,272 @@
+//! The `strings` section: every JSON string decoded once into one contiguous buffer plus an offset table.
+//!
+//! V8 escapes every non-ASCII character as `\uXXXX` and writes **lone surrogates** as they are (`\ud800`), which
+//! is not valid Unicode: serde_json refuses such strings. We decode to WTF-8 (UTF-8 extended with the 3-byte
+//! encoding of surrogates), so nothing is lost, and hand out `Cow<str>` views that replace a lone surrogate with
+//! U+FFFD only when displayed. Raw (unescaped) bytes must be valid UTF-8 and no raw control character may appear.
+//!
+//! Cost: one sequential pass (`memchr2` for `"` and `\`), O(n) time; memory: the decoded bytes plus 8 bytes per
+//! string. No allocation per string.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use crate::error::ParseError;
+use crate::scan::show;
+
+/// The decoded string table.
+#[derive(Debug, Default, Clone)]
+pub struct Strings {
+    data: Vec<u8>,
+    /// `offsets[i]..offsets[i + 1]` is string `i`; `offsets.len() == len() + 1`.
+    offsets: Vec<u64>,
+}
+
+impl Strings {
+    /// Number of strings.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// True when there are no strings.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The raw WTF-8 bytes of string `i` (panics if out of range: indexes are validated at load).
+    pub fn bytes(&self, i: usize) -> &[u8] {
+        &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
+    }
+
+    /// String `i` for display: borrowed when it is valid UTF-8, lone surrogates replaced by U+FFFD otherwise.
+    pub fn get(&self, i: usize) -> Cow<'_, str> {
+        String::from_utf8_lossy(self.bytes(i))
+    }
+
+    /// Append a string (WTF-8 bytes); returns its index.
+    pub fn push_bytes(&mut self, b: &[u8]) -> u32 {
+        self.data.extend_from_slice(b);
+        self.offsets.push(self.data.len() as u64);
+        (self.len() - 1) as u32
+    }
+
+    /// Index of the first string equal to `b` (linear scan).
+    pub fn index_of(&self, b: &[u8]) -> Option<u32> {
+        (0..self.len())
+            .find(|&i| self.bytes(i) == b)
+            .map(|i| i as u32)
+    }
+
+    /// Build a table from Rust strings (tests, synthetic input).
+    pub fn from_strs<S: AsRef<str>>(items: &[S]) -> Strings {
+        let mut s = Strings {
+            data: Vec::new(),
+            offsets: vec![0],
+        };
+        for it in items {
+            s.data.extend_from_slice(it.as_ref().as_bytes());
+            s.offsets.push(s.data.len() as u64);
+        }
+        s
+    }
+
+    /// Decode the array whose value (brackets included) is `d[range]`.
+    pub fn parse(d: &[u8], range: Range<usize>) -> Result<Strings, ParseError> {
+        let sec = "strings";
+        let err = |at: usize, m: &str| ParseError::new(sec, at as u64, m.to_string());
+        if range.len() < 2 || d[range.start] != b'[' || d[range.end - 1] != b']' {
+            return Err(err(range.start, "expected an array of strings"));
+        }
+        let end = range.end - 1;
+        let mut out = Strings {
+            data: Vec::with_capacity(range.len()),
+            offsets: vec![0],
+        };
+        let mut i = skip_ws(d, range.start + 1, end);
+        if i == end {
+            return Ok(out);
+        }
+        loop {
+            if i >= end || d[i] != b'"' {
+                return Err(err(
+                    i,
+                    &format!(
+                        "expected a string, found {}",
+                        if i < end { show(d[i]) } else { "`]`".into() }
+                    ),
+                ));
+            }
+            i = decode_one(d, i + 1, end, &mut out.data)?;
+            out.offsets.push(out.data.len() as u64);
+            i = skip_ws(d, i, end);
+            if i == end {
+                break;
+            }
+            if d[i] != b',' {
+                return Err(err(
+                    i,
+                    &format!("expected `,` between strings, found {}", show(d[i])),
+                ));
+            }
+            i = skip_ws(d, i + 1, end);
+        }
+        out.data.shrink_to_fit();
+        Ok(out)
+    }
+}
+
+fn skip_ws(d: &[u8], mut i: usize, end: usize) -> usize {
+    while i < end && matches!(d[i], b' ' | b'\n' | b'\r' | b'\t') {
+        i += 1;
+    }
+    i
+}
+
+fn hex4(d: &[u8], i: usize, end: usize) -> Option<u16> {
+    if i + 4 > end {
+        return None;
+    }
+    let mut v: u16 = 0;
+    for &b in &d[i..i + 4] {
+        let x = (b as char).to_digit(16)? as u16;
+        v = v << 4 | x;
+    }
+    Some(v)
+}
+
+fn push_code_point(out: &mut Vec<u8>, c: u32) {
+    // Generalised UTF-8 (WTF-8): surrogates get the usual 3-byte form.
+    if c < 0x80 {
+        out.push(c as u8);
+    } else if c < 0x800 {
+        out.extend_from_slice(&[0xC0 | (c >> 6) as u8, 0x80 | (c & 0x3F) as u8]);
+    } else if c < 0x10000 {
+        out.extend_from_slice(&[
+            0xE0 | (c >> 12) as u8,
+            0x80 | ((c >> 6) & 0x3F) as u8,
+            0x80 | (c & 0x3F) as u8,
+        ]);
+    } else {
+        out.extend_from_slice(&[
+            0xF0 | (c >> 18) as u8,
+            0x80 | ((c >> 12) & 0x3F) as u8,
+            0x80 | ((c >> 6) & 0x3F) as u8,
+            0x80 | (c & 0x3F) as u8,
+        ]);
+    }
+}
+
+/// Decode one string whose body starts at `d[i]` (just after the opening quote). Returns the index past the
+/// closing quote.
+fn decode_one(d: &[u8], mut i: usize, end: usize, out: &mut Vec<u8>) -> Result<usize, ParseError> {
+    let sec = "strings";
+    loop {
+        let Some(p) = memchr::memchr2(b'"', b'\\', &d[i..end]) else {
+            return Err(ParseError::new(sec, end as u64, "unterminated string"));
+        };
+        let raw = &d[i..i + p];
+        if let Some(q) = raw.iter().position(|&b| b < 0x20) {
+            return Err(ParseError::new(
+                sec,
+                (i + q) as u64,
+                format!("raw control character 0x{:02x} in a string", raw[q]),
+            ));
+        }
+        if let Err(e) = std::str::from_utf8(raw) {
+            return Err(ParseError::new(
+                sec,
+                (i + e.valid_up_to()) as u64,
+                "invalid UTF-8 in a string",
+            ));
+        }
+        out.extend_from_slice(raw);
+        i += p;
+        if d[i] == b'"' {
+            return Ok(i + 1);
+        }
+        // An escape.
+        let at = i;
+        let Some(&e) = d.get(i + 1).filter(|_| i + 1 < end) else {
+            return Err(ParseError::new(sec, at as u64, "unterminated escape"));
+        };
+        i += 2;
+        let simple = match e {
+            b'"' => Some(b'"'),
+            b'\\' => Some(b'\\'),
+            b'/' => Some(b'/'),
+            b'b' => Some(8),
+            b'f' => Some(12),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            b'u' => None,
+            _ => {
+                return Err(ParseError::new(
+                    sec,
+                    at as u64,
+                    format!("invalid escape `\\{}`", e.escape_ascii()),
+                ))
+            }
+        };
+        if let Some(c) = simple {
+            out.push(c);
+            continue;
+        }
+        let Some(u) = hex4(d, i, end) else {
+            return Err(ParseError::new(
+                sec,
+                at as u64,
+                "invalid `\\u` escape (needs 4 hex digits)",
+            ));
+        };
+        i += 4;
+        let mut cp = u as u32;
+        if (0xD800..0xDC00).contains(&u) && d.get(i) == Some(&b'\\') && d.get(i + 1) == Some(&b'u')
+        {
+            if let Some(lo) = hex4(d, i + 2, end) {
+                if (0xDC00..0xE000).contains(&lo) {
+                    cp = 0x10000 + ((u as u32 - 0xD800) << 10) + (lo as u32 - 0xDC00);
+                    i += 6;
+                }
+            }
+        }
+        push_code_point(out, cp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Strings, ParseError> {
+        Strings::parse(s.as_bytes(), 0..s.len())
+    }
+
+    #[test]
+    fn decodes_escapes_pairs_and_lone_surrogates() {
+        let s =
+            parse(r#"[ "", "a\"b\\c\/\n", "\u00e9\u4e2d", "\ud83d\ude00", "x\ud800y", "\udfff" ]"#)
+                .unwrap();
+        assert_eq!(s.len(), 6);
+        assert_eq!(s.get(0), "");
+        assert_eq!(s.get(1), "a\"b\\c/\n");
+        assert_eq!(s.get(2), "é中");
+        assert_eq!(s.get(3), "😀");
+        assert_eq!(s.bytes(4), b"x\xED\xA0\x80y");
+        assert_eq!(s.get(4), "x\u{FFFD}\u{FFFD}\u{FFFD}y");
+        assert_eq!(s.bytes(5), b"\xED\xBF\xBF");
+        assert_eq!(parse("[]").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn rejects_with_offsets() {
+        assert_eq!(parse(r#"["a\q"]"#).unwrap_err().offset, 3);
+        assert_eq!(parse(r#"["a\u12"]"#).unwrap_err().offset, 3);
+        assert_eq!(parse("[\"a\nb\"]").unwrap_err().offset, 3);
+        assert_eq!(parse(r#"["a" "b"]"#).unwrap_err().offset, 5);
+        assert_eq!(parse(r#"["a",]"#).unwrap_err().offset, 5);
+        assert_eq!(parse(r#"["abc"#).unwrap_err().section, "strings");
+        let bad = b"[\"a\xff\"]";
+        assert_eq!(Strings::parse(bad, 0..bad.len()).unwrap_err().offset, 3);
+    }
+}

@@ -1,0 +1,192 @@
+//! Aggregations behind `heapsnap summary`: DevTools' Summary view (one row per class key: count, shallow size,
+//! min distance, and retained size once dominators are known) and its Statistics pie.
+//!
+//! Rows skip nodes whose adjusted self size is 0, as DevTools does. Counting is parallel (rayon fold over node
+//! ranges into per-class partial sums), O(V) time and O(threads x classes) memory.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Analysis;
+use crate::header::NodeKind;
+
+/// JSON schema version of every report.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One Summary row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassRow {
+    /// Class key (`,Name` or `script,line,col,Name`).
+    pub key: String,
+    /// Class name.
+    pub name: String,
+    /// Objects with a non-zero shallow size.
+    pub count: u64,
+    /// Σ shallow size.
+    pub self_size: u64,
+    /// Retained size of the class (no double counting), when dominators were computed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub retained_size: Option<u64>,
+    /// Minimum distance (−5: one member is unreachable; ≥ 100000000: reached only through system roots).
+    pub distance: i32,
+}
+
+/// The Statistics view (bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statistics {
+    /// Total size (root retained + extra native bytes).
+    pub total: u64,
+    /// Compiled code.
+    pub code: u64,
+    /// Strings.
+    pub strings: u64,
+    /// JS arrays (with their exclusively held elements).
+    pub js_arrays: u64,
+    /// Typed arrays' backing stores.
+    pub typed_arrays: u64,
+    /// V8 internals (`hidden`).
+    pub system_objects: u64,
+    /// Everything else in the JS heap.
+    pub other_js_objects: u64,
+    /// Native memory other than typed arrays.
+    pub other_non_js_objects: u64,
+}
+
+/// Totals of a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// DevTools' total size.
+    pub total_size: u64,
+    /// Nodes.
+    pub node_count: u64,
+    /// Edges.
+    pub edge_count: u64,
+    /// Native bytes outside the heap.
+    pub extra_native_bytes: u64,
+    /// Summary footer: Σ counts over rows.
+    pub object_count: u64,
+    /// Summary footer: Σ shallow sizes over rows.
+    pub shallow_size: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Acc {
+    count: u64,
+    self_size: u64,
+    distance: i32,
+}
+
+/// Summary rows of all classes, unsorted (class table order). `retained`: per-class retained sizes, if known.
+pub fn class_rows(a: &Analysis, retained: Option<&[u64]>) -> Vec<ClassRow> {
+    let k = a.classes.table.len();
+    let s = &a.snap;
+    let empty = || {
+        vec![
+            Acc {
+                count: 0,
+                self_size: 0,
+                distance: i32::MAX
+            };
+            k
+        ]
+    };
+    let accs = (0..s.node_count())
+        .into_par_iter()
+        .with_min_len(1 << 16)
+        .fold(empty, |mut acc, o| {
+            let sz = s.node_self[o];
+            if sz != 0 {
+                let c = &mut acc[a.classes.of_node[o] as usize];
+                c.count += 1;
+                c.self_size += sz as u64;
+                c.distance = c.distance.min(a.distance[o]);
+            }
+            acc
+        })
+        .reduce(empty, |mut x, y| {
+            for (p, q) in x.iter_mut().zip(y) {
+                p.count += q.count;
+                p.self_size += q.self_size;
+                p.distance = p.distance.min(q.distance);
+            }
+            x
+        });
+    accs.into_iter()
+        .enumerate()
+        .filter(|(_, c)| c.count > 0)
+        .map(|(i, c)| ClassRow {
+            key: a.classes.table[i].key.clone(),
+            name: a.classes.table[i].name.clone(),
+            count: c.count,
+            self_size: c.self_size,
+            retained_size: retained.map(|r| r[i]),
+            distance: c.distance,
+        })
+        .collect()
+}
+
+/// Totals, with the Summary footer computed from `rows`.
+pub fn totals(a: &Analysis, rows: &[ClassRow]) -> Totals {
+    Totals {
+        total_size: a.total_size(),
+        node_count: a.snap.node_count() as u64,
+        edge_count: a.snap.edge_count() as u64,
+        extra_native_bytes: a.snap.header.extra_native_bytes,
+        object_count: rows.iter().map(|r| r.count).sum(),
+        shallow_size: rows.iter().map(|r| r.self_size).sum(),
+    }
+}
+
+/// `calculateStatistics` + the UI's pie.
+pub fn statistics(a: &Analysis) -> Statistics {
+    let s = &a.snap;
+    let mut native = s.header.extra_native_bytes;
+    let (mut typed, mut code, mut strings, mut arrays, mut system) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    for o in 0..s.node_count() as u32 {
+        let sz = s.node_self[o as usize] as u64;
+        match s.kind(o) {
+            NodeKind::Hidden => system += sz,
+            NodeKind::Native => {
+                native += sz;
+                if s.name_bytes(o) == b"system / JSArrayBufferData" {
+                    typed += sz;
+                }
+            }
+            NodeKind::Code => code += sz,
+            NodeKind::String | NodeKind::ConsString | NodeKind::SlicedString => strings += sz,
+            _ if s.name_bytes(o) == b"Array" => arrays += array_size(a, o),
+            _ => {}
+        }
+    }
+    let total = a.total_size();
+    let v8heap = total - native;
+    Statistics {
+        total,
+        code,
+        strings,
+        js_arrays: arrays,
+        typed_arrays: typed,
+        system_objects: system,
+        other_js_objects: v8heap.saturating_sub(code + strings + arrays + system),
+        other_non_js_objects: native - typed,
+    }
+}
+
+/// `calculateArraySize`: the array's self size plus its `elements` store if nothing else retains it.
+fn array_size(a: &Analysis, o: u32) -> u64 {
+    let s = &a.snap;
+    let mut size = s.node_self[o as usize] as u64;
+    for e in s.edges(o) {
+        if s.edge_kind(e) != crate::header::EdgeKind::Internal
+            || s.edge_name_bytes(e) != b"elements"
+        {
+            continue;
+        }
+        let t = s.edge_to[e];
+        if a.retainers.slots(t).len() == 1 {
+            size += s.node_self[t as usize] as u64;
+        }
+        break;
+    }
+    size
+}

@@ -1,0 +1,103 @@
+//! Every fixture's Summary rows, totals and Statistics equal Chrome DevTools' own engine's output
+//! (goldens written by `../shared/oracle/devtools-oracle.mjs summary`, see fixtures/README.md), and every node's
+//! adjusted self size and distance equal the oracle's `nodes` dump.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use heapsnap::{Analysis, Snapshot};
+use serde_json::Value;
+
+fn analyse(path: &std::path::Path) -> Analysis {
+    Analysis::new(Snapshot::open(path).unwrap()).unwrap()
+}
+
+#[test]
+fn summary_rows_and_statistics_equal_devtools() {
+    for g in common::goldens() {
+        let golden: Value = serde_json::from_slice(&std::fs::read(&g.summary).unwrap()).unwrap();
+        let an = analyse(&g.snapshot);
+        let rows = heapsnap::summary::class_rows(&an, None);
+        let ours: BTreeMap<&str, &heapsnap::summary::ClassRow> =
+            rows.iter().map(|r| (r.key.as_str(), r)).collect();
+        let theirs = golden["classes"].as_array().unwrap();
+        assert_eq!(
+            ours.len(),
+            theirs.len(),
+            "{}: number of class rows",
+            g.snapshot.display()
+        );
+        for c in theirs {
+            let key = c["key"].as_str().unwrap();
+            let r = ours
+                .get(key)
+                .unwrap_or_else(|| panic!("{}: missing class {key}", g.snapshot.display()));
+            assert_eq!(r.name, c["name"].as_str().unwrap(), "{key}");
+            assert_eq!(
+                r.count,
+                c["count"].as_u64().unwrap(),
+                "{}: count of {key}",
+                g.snapshot.display()
+            );
+            assert_eq!(
+                r.self_size,
+                c["self_size"].as_u64().unwrap(),
+                "{}: self of {key}",
+                g.snapshot.display()
+            );
+            assert_eq!(
+                r.distance as i64,
+                c["distance"].as_i64().unwrap(),
+                "{}: distance of {key}",
+                g.snapshot.display()
+            );
+        }
+        let stats = serde_json::to_value(heapsnap::summary::statistics(&an)).unwrap();
+        assert_eq!(
+            stats,
+            golden["statistics"]["view"],
+            "{}: statistics",
+            g.snapshot.display()
+        );
+        let t = heapsnap::summary::totals(&an, &rows);
+        let gt = &golden["totals"];
+        assert_eq!(t.total_size, gt["total_size"].as_u64().unwrap());
+        assert_eq!(t.node_count, gt["node_count"].as_u64().unwrap());
+        assert_eq!(t.edge_count, gt["edge_count"].as_u64().unwrap());
+        assert_eq!(t.object_count, gt["summary_object_count"].as_u64().unwrap());
+        assert_eq!(t.shallow_size, gt["summary_shallow_size"].as_u64().unwrap());
+    }
+}
+
+#[test]
+fn node_self_sizes_and_distances_equal_devtools() {
+    let mut checked = 0;
+    for g in common::goldens() {
+        let Some(nodes) = &g.nodes else { continue };
+        let o = common::read_nodes(nodes);
+        let an = analyse(&g.snapshot);
+        let s = &an.snap;
+        assert_eq!(o.id.len(), s.node_count());
+        assert_eq!(o.root, s.root);
+        for i in 0..s.node_count() {
+            assert_eq!(o.id[i], s.node_id[i]);
+            assert_eq!(
+                o.self_size[i],
+                s.node_self[i],
+                "{}: self of @{}",
+                g.snapshot.display(),
+                o.id[i]
+            );
+            assert_eq!(
+                o.distance[i],
+                an.distance[i],
+                "{}: distance of @{}",
+                g.snapshot.display(),
+                o.id[i]
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 3, "too few nodes goldens: {checked}");
+}
