@@ -9,6 +9,7 @@ use fixedbitset::FixedBitSet;
 
 use crate::devtools::classes::{self, Classes, InterfaceDefinition};
 use crate::devtools::{self, WeakMapEdges};
+use crate::dominators::{self, DominatorTree};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Retainers};
 use crate::snapshot::Snapshot;
@@ -32,15 +33,16 @@ pub struct Analysis {
     pub interfaces: Vec<InterfaceDefinition>,
     /// Class of every node.
     pub classes: Classes,
+    /// Essential edges (the ones dominators and retaining paths follow).
+    pub essential: FixedBitSet,
+    /// The dominator tree and retained sizes.
+    pub dom: DominatorTree,
 }
 
 impl Analysis {
     /// Run every load-time pass. `interfaces`: definitions to classify with (DevTools' Comparison view
     /// classifies the base snapshot with the other one's); `None` infers them from this snapshot.
-    pub fn with_interfaces(
-        mut snap: Snapshot,
-        interfaces: Option<&[InterfaceDefinition]>,
-    ) -> Result<Analysis> {
+    pub fn with_interfaces(mut snap: Snapshot, interfaces: Option<&[InterfaceDefinition]>) -> Result<Analysis> {
         let retainers = Retainers::build(&snap);
         let detachedness = devtools::propagate_detachedness(&mut snap);
         devtools::reattribute_shallow_sizes(&mut snap).map_err(Error::Request)?;
@@ -48,6 +50,8 @@ impl Analysis {
         let weakmaps = WeakMapEdges::new(&snap);
         let distance = devtools::distances(&snap, &weakmaps);
         let own = classes::infer_interfaces(&snap);
+        let essential = dominators::essential_edges(&snap, &page_owned, &weakmaps);
+        let dom = DominatorTree::compute(&snap, &retainers, &essential);
         let classes = classes::classify(&snap, interfaces.unwrap_or(&own));
         Ok(Analysis {
             snap,
@@ -58,6 +62,8 @@ impl Analysis {
             weakmaps,
             interfaces: own,
             classes,
+            essential,
+            dom,
         })
     }
 
@@ -73,7 +79,17 @@ impl Analysis {
 
     /// Σ adjusted self sizes of all nodes (= the root's retained size in DevTools).
     pub fn total_self(&self) -> u64 {
-        self.snap.node_self.iter().map(|&x| x as u64).sum()
+        self.dom.retained[self.snap.root as usize]
+    }
+
+    /// Per-class retained sizes, indexed like `classes.table`.
+    pub fn class_retained(&self) -> Vec<u64> {
+        self.dom.class_retained(
+            self.snap.root,
+            &self.snap.node_self,
+            &self.classes.of_node,
+            self.classes.table.len(),
+        )
     }
 
     /// DevTools' `totalSize`: root retained + `extra_native_bytes`.

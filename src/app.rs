@@ -61,13 +61,7 @@ fn summary_cmd(a: SummaryArgs, out: &mut dyn Write) -> Result<Outcome> {
         .transpose()
         .context("--filter: not a valid regular expression")?;
     let an = load(&a.file)?;
-    let report = build_summary(
-        &an,
-        &a.file.display().to_string(),
-        a.sort,
-        a.limit,
-        filter.as_ref(),
-    );
+    let report = build_summary(&an, &a.file.display().to_string(), a.sort, a.limit, filter.as_ref());
     report.write(a.format, out)?;
     Ok(Outcome::Ok)
 }
@@ -80,7 +74,8 @@ pub fn build_summary(
     limit: Option<usize>,
     filter: Option<&Regex>,
 ) -> SummaryReport {
-    let mut rows = summary::class_rows(an, None);
+    let retained = an.class_retained();
+    let mut rows = summary::class_rows(an, Some(&retained));
     let totals = summary::totals(an, &rows);
     let class_count = rows.len() as u64;
     let has_retained = rows.iter().any(|r| r.retained_size.is_some());

@@ -79,10 +79,6 @@ impl ParseError {
 
 impl std::fmt::Display for ParseError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "section `{}`, byte {}: {}",
-            self.section, self.offset, self.message
-        )
+        write!(f, "section `{}`, byte {}: {}", self.section, self.offset, self.message)
     }
 }

@@ -10,9 +10,8 @@
 
 use fixedbitset::FixedBitSet;
 use petgraph::visit::{
-    Data, EdgeCount, GraphBase, GraphProp, IntoEdgeReferences, IntoEdges, IntoNeighbors,
-    IntoNeighborsDirected, IntoNodeIdentifiers, NodeCompactIndexable, NodeCount, NodeIndexable,
-    Visitable,
+    Data, EdgeCount, GraphBase, GraphProp, IntoEdgeReferences, IntoEdges, IntoNeighbors, IntoNeighborsDirected,
+    IntoNodeIdentifiers, NodeCompactIndexable, NodeCount, NodeIndexable, Visitable,
 };
 use petgraph::{Directed, Direction};
 
@@ -100,10 +99,7 @@ impl<'a> Graph<'a> {
 
     /// The node at `index`.
     pub fn node(&self, index: u32) -> NodeRef<'a> {
-        NodeRef {
-            snap: self.snap,
-            index,
-        }
+        NodeRef { snap: self.snap, index }
     }
 
     /// The root.

@@ -181,13 +181,10 @@ pub struct Header {
 }
 
 fn field(fields: &[String], name: &str, section: &str, at: u64) -> Result<usize, ParseError> {
-    fields.iter().position(|f| f == name).ok_or_else(|| {
-        ParseError::new(
-            section,
-            at,
-            format!("meta does not declare the `{name}` field"),
-        )
-    })
+    fields
+        .iter()
+        .position(|f| f == name)
+        .ok_or_else(|| ParseError::new(section, at, format!("meta does not declare the `{name}` field")))
 }
 
 fn type_names(v: &[Value], section: &str, at: u64) -> Result<Vec<String>, ParseError> {
@@ -195,9 +192,9 @@ fn type_names(v: &[Value], section: &str, at: u64) -> Result<Vec<String>, ParseE
         Some(Value::Array(a)) => a
             .iter()
             .map(|x| {
-                x.as_str().map(str::to_owned).ok_or_else(|| {
-                    ParseError::new(section, at, "a type name in meta is not a string")
-                })
+                x.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ParseError::new(section, at, "a type name in meta is not a string"))
             })
             .collect(),
         _ => Err(ParseError::new(
@@ -268,19 +265,13 @@ impl Header {
             node_self_size: field(nf, "self_size", "snapshot.meta", offset)?,
             node_edge_count: field(nf, "edge_count", "snapshot.meta", offset)?,
             node_detachedness: nf.iter().position(|f| f == "detachedness"),
-            node_kinds: node_type_names
-                .iter()
-                .map(|s| NodeKind::from_name(s))
-                .collect(),
+            node_kinds: node_type_names.iter().map(|s| NodeKind::from_name(s)).collect(),
             node_type_names,
             edge_field_count: ef.len(),
             edge_type,
             edge_name: field(ef, "name_or_index", "snapshot.meta", offset)?,
             edge_to: field(ef, "to_node", "snapshot.meta", offset)?,
-            edge_kinds: edge_type_names
-                .iter()
-                .map(|s| EdgeKind::from_name(s))
-                .collect(),
+            edge_kinds: edge_type_names.iter().map(|s| EdgeKind::from_name(s)).collect(),
             edge_type_names,
             location_field_count: m.location_fields.len(),
             location_offsets,

@@ -137,9 +137,7 @@ impl Input {
             if end > start {
                 // SAFETY: the mapping is a read-only file mapping; MADV_DONTNEED only drops our resident copy of
                 // the pages, which the kernel re-reads from the file if they are touched again, so no data changes.
-                let _ = unsafe {
-                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
-                };
+                let _ = unsafe { m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start) };
             }
         }
         #[cfg(not(unix))]

@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod app;
 pub mod cli;
 pub mod devtools;
+pub mod dominators;
 pub mod error;
 pub mod graph;
 pub mod header;
@@ -25,3 +26,6 @@ pub mod summary;
 pub use analysis::Analysis;
 pub use error::{Error, Result};
 pub use snapshot::Snapshot;
+
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!("heapsnap needs a 64-bit target (bitsets use 64-bit blocks, snapshots exceed 4 GiB)");

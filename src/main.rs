@@ -22,10 +22,7 @@ fn main() -> ExitCode {
             eprintln!("heapsnap: --threads must be at least 1");
             return ExitCode::from(2);
         }
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-        {
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
             eprintln!("heapsnap: --threads: {e}");
             return ExitCode::from(2);
         }

@@ -88,10 +88,7 @@ impl ArrayPlan {
 
     /// The file offset of element `index` (for errors found after parsing). Sequential; used on error paths only.
     pub fn offset_of(&self, d: &[u8], index: usize) -> u64 {
-        let k = self
-            .first
-            .partition_point(|&f| f <= index)
-            .saturating_sub(1);
+        let k = self.first.partition_point(|&f| f <= index).saturating_sub(1);
         let Some(c) = self.chunks.get(k) else {
             return 0;
         };
@@ -110,13 +107,7 @@ impl ArrayPlan {
     }
 
     /// Check that the array holds `records` records of `fields` values each.
-    pub fn expect(
-        &self,
-        fields: usize,
-        records: Option<u64>,
-        what: &str,
-        start: usize,
-    ) -> Result<usize, ParseError> {
+    pub fn expect(&self, fields: usize, records: Option<u64>, what: &str, start: usize) -> Result<usize, ParseError> {
         if fields == 0 {
             return Err(ParseError::new(
                 &self.section,
@@ -254,9 +245,7 @@ fn bad_byte(d: &[u8], i: usize, end: usize) -> String {
 /// Parse a whole array into one flat `Vec<u32>` (for small sections and tests).
 pub fn parse_flat(d: &[u8], range: Range<usize>, section: &str) -> Result<Vec<u32>, ParseError> {
     let plan = ArrayPlan::new(d, range, section)?;
-    let out: Vec<std::sync::atomic::AtomicU32> = (0..plan.len)
-        .map(|_| std::sync::atomic::AtomicU32::new(0))
-        .collect();
+    let out: Vec<std::sync::atomic::AtomicU32> = (0..plan.len).map(|_| std::sync::atomic::AtomicU32::new(0)).collect();
     plan.parse(
         d,
         1,

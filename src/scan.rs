@@ -21,21 +21,12 @@ pub struct Sections {
 }
 
 /// Members whose value is a flat array of non-negative integers.
-const NUMERIC: &[&str] = &[
-    "nodes",
-    "edges",
-    "locations",
-    "samples",
-    "trace_function_infos",
-];
+const NUMERIC: &[&str] = &["nodes", "edges", "locations", "samples", "trace_function_infos"];
 
 impl Sections {
     /// The value range of member `name`, if present.
     pub fn get(&self, name: &str) -> Option<Range<usize>> {
-        self.members
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, r)| r.clone())
+        self.members.iter().find(|(n, _)| n == name).map(|(_, r)| r.clone())
     }
 
     /// The value range of a member that must be present.
@@ -101,8 +92,7 @@ pub fn scan(d: &[u8]) -> Result<Sections, ParseError> {
                 format!("expected a member name, found {}", show(d[i])),
             ));
         }
-        let key_end = skip_string(d, i)
-            .map_err(|off| ParseError::new(doc, off as u64, "unterminated member name"))?;
+        let key_end = skip_string(d, i).map_err(|off| ParseError::new(doc, off as u64, "unterminated member name"))?;
         let key = String::from_utf8_lossy(&d[i + 1..key_end - 1]).into_owned();
         i = skip_ws(d, key_end);
         if i >= d.len() || d[i] != b':' {
@@ -168,11 +158,7 @@ pub fn scan(d: &[u8]) -> Result<Sections, ParseError> {
         ));
     }
     if rest < d.len() {
-        return Err(ParseError::new(
-            doc,
-            rest as u64,
-            "NUL byte after the top-level object",
-        ));
+        return Err(ParseError::new(doc, rest as u64, "NUL byte after the top-level object"));
     }
     Ok(out)
 }

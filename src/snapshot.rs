@@ -84,13 +84,7 @@ impl<T: Copy> Col<T> {
 }
 
 fn to_u32(n: usize, what: &str, section: &str, at: usize) -> Result<u32, ParseError> {
-    u32::try_from(n).map_err(|_| {
-        ParseError::new(
-            section,
-            at as u64,
-            format!("{n} {what} exceed the supported 2^32"),
-        )
-    })
+    u32::try_from(n).map_err(|_| ParseError::new(section, at as u64, format!("{n} {what} exceed the supported 2^32")))
 }
 
 impl Snapshot {
@@ -102,8 +96,7 @@ impl Snapshot {
 
     /// Load from an opened input; errors name the input's path.
     pub fn from_input(input: &Input) -> Result<Snapshot> {
-        Self::parse(input.bytes(), |r| input.release(r))
-            .map_err(|e| e.in_file(input.path(), input.is_decompressed()))
+        Self::parse(input.bytes(), |r| input.release(r)).map_err(|e| e.in_file(input.path(), input.is_decompressed()))
     }
 
     /// Load from bytes in memory.
@@ -134,32 +127,18 @@ impl Snapshot {
             return Err(ParseError::new(
                 "snapshot",
                 hr.start as u64,
-                format!(
-                    "root_index {} is not a node index below {} nodes",
-                    header.root_index, n
-                ),
+                format!("root_index {} is not a node index below {} nodes", header.root_index, n),
             ));
         }
         if n == 0 {
-            return Err(ParseError::new(
-                "nodes",
-                nr.start as u64,
-                "the snapshot has no nodes",
-            ));
+            return Err(ParseError::new("nodes", nr.start as u64, "the snapshot has no nodes"));
         }
 
         let mut node_type = vec![0u8; n];
         let mut node_name = vec![0u32; n];
         let mut node_id = vec![0u32; n];
         let mut node_self = vec![0u32; n];
-        let mut node_det = vec![
-            0u8;
-            if header.node_detachedness.is_some() {
-                n
-            } else {
-                0
-            }
-        ];
+        let mut node_det = vec![0u8; if header.node_detachedness.is_some() { n } else { 0 }];
         let mut first_edge = vec![0u32; n + 1];
         let mut edge_type = vec![0u8; m];
         let mut edge_name = vec![0u32; m];
@@ -185,9 +164,7 @@ impl Snapshot {
                     |r, f, v| {
                         if f == h.node_type {
                             if v as usize >= ntypes {
-                                return Err(format!(
-                                    "node type {v} is not one of the {ntypes} types in meta"
-                                ));
+                                return Err(format!("node type {v} is not one of the {ntypes} types in meta"));
                             }
                             ct.set(r, v as u8);
                         } else if f == h.node_name {
@@ -221,23 +198,17 @@ impl Snapshot {
                     |r, f, v| {
                         if f == h.edge_type {
                             if v as usize >= etypes {
-                                return Err(format!(
-                                    "edge type {v} is not one of the {etypes} types in meta"
-                                ));
+                                return Err(format!("edge type {v} is not one of the {etypes} types in meta"));
                             }
                             et.set(r, v as u8);
                         } else if f == h.edge_name {
                             en.set(r, v);
                         } else if f == h.edge_to {
                             if v as u64 % nf as u64 != 0 {
-                                return Err(format!(
-                                    "to_node {v} is not a multiple of the {nf} node fields"
-                                ));
+                                return Err(format!("to_node {v} is not a multiple of the {nf} node fields"));
                             }
                             if v as u64 >= limit {
-                                return Err(format!(
-                                    "to_node {v} points past the last of {n} nodes"
-                                ));
+                                return Err(format!("to_node {v} points past the last of {n} nodes"));
                             }
                             eto.set(r, v / nf as u32);
                         }
@@ -267,9 +238,7 @@ impl Snapshot {
             return Err(ParseError::new(
                 "nodes",
                 nr.start as u64,
-                format!(
-                    "the nodes' edge counts add up to {acc}, but the `edges` array holds {m} edges"
-                ),
+                format!("the nodes' edge counts add up to {acc}, but the `edges` array holds {m} edges"),
             ));
         }
 
@@ -279,23 +248,18 @@ impl Snapshot {
             return Err(ParseError::new(
                 "nodes",
                 node_plan.offset_of(d, i * nf + header.node_name),
-                format!(
-                    "node name {} is not an index into the {ns} strings",
-                    node_name[i]
-                ),
+                format!("node name {} is not an index into the {ns} strings", node_name[i]),
             ));
         }
         let kinds = &header.edge_kinds;
-        if let Some(e) = (0..m).into_par_iter().position_first(|e| {
-            !kinds[edge_type[e] as usize].has_index_name() && edge_name[e] >= ns
-        }) {
+        if let Some(e) = (0..m)
+            .into_par_iter()
+            .position_first(|e| !kinds[edge_type[e] as usize].has_index_name() && edge_name[e] >= ns)
+        {
             return Err(ParseError::new(
                 "edges",
                 edge_plan.offset_of(d, e * ef + header.edge_name),
-                format!(
-                    "edge name {} is not an index into the {ns} strings",
-                    edge_name[e]
-                ),
+                format!("edge name {} is not an index into the {ns} strings", edge_name[e]),
             ));
         }
 
@@ -419,9 +383,6 @@ impl Snapshot {
 
     /// Ordinal of the node with id `id` (linear scan).
     pub fn ordinal_of_id(&self, id: u32) -> Option<u32> {
-        self.node_id
-            .par_iter()
-            .position_first(|&x| x == id)
-            .map(|i| i as u32)
+        self.node_id.par_iter().position_first(|&x| x == id).map(|i| i as u32)
     }
 }

@@ -52,9 +52,7 @@ impl Strings {
 
     /// Index of the first string equal to `b` (linear scan).
     pub fn index_of(&self, b: &[u8]) -> Option<u32> {
-        (0..self.len())
-            .find(|&i| self.bytes(i) == b)
-            .map(|i| i as u32)
+        (0..self.len()).find(|&i| self.bytes(i) == b).map(|i| i as u32)
     }
 
     /// Build a table from Rust strings (tests, synthetic input).
@@ -103,10 +101,7 @@ impl Strings {
                 break;
             }
             if d[i] != b',' {
-                return Err(err(
-                    i,
-                    &format!("expected `,` between strings, found {}", show(d[i])),
-                ));
+                return Err(err(i, &format!("expected `,` between strings, found {}", show(d[i]))));
             }
             i = skip_ws(d, i + 1, end);
         }
@@ -221,8 +216,7 @@ fn decode_one(d: &[u8], mut i: usize, end: usize, out: &mut Vec<u8>) -> Result<u
         };
         i += 4;
         let mut cp = u as u32;
-        if (0xD800..0xDC00).contains(&u) && d.get(i) == Some(&b'\\') && d.get(i + 1) == Some(&b'u')
-        {
+        if (0xD800..0xDC00).contains(&u) && d.get(i) == Some(&b'\\') && d.get(i + 1) == Some(&b'u') {
             if let Some(lo) = hex4(d, i + 2, end) {
                 if (0xDC00..0xE000).contains(&lo) {
                     cp = 0x10000 + ((u as u32 - 0xD800) << 10) + (lo as u32 - 0xDC00);
@@ -244,9 +238,7 @@ mod tests {
 
     #[test]
     fn decodes_escapes_pairs_and_lone_surrogates() {
-        let s =
-            parse(r#"[ "", "a\"b\\c\/\n", "\u00e9\u4e2d", "\ud83d\ude00", "x\ud800y", "\udfff" ]"#)
-                .unwrap();
+        let s = parse(r#"[ "", "a\"b\\c\/\n", "\u00e9\u4e2d", "\ud83d\ude00", "x\ud800y", "\udfff" ]"#).unwrap();
         assert_eq!(s.len(), 6);
         assert_eq!(s.get(0), "");
         assert_eq!(s.get(1), "a\"b\\c/\n");

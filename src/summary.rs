@@ -177,9 +177,7 @@ fn array_size(a: &Analysis, o: u32) -> u64 {
     let s = &a.snap;
     let mut size = s.node_self[o as usize] as u64;
     for e in s.edges(o) {
-        if s.edge_kind(e) != crate::header::EdgeKind::Internal
-            || s.edge_name_bytes(e) != b"elements"
-        {
+        if s.edge_kind(e) != crate::header::EdgeKind::Internal || s.edge_name_bytes(e) != b"elements" {
             continue;
         }
         let t = s.edge_to[e];

@@ -1,6 +1,6 @@
 //! Every fixture's Summary rows, totals and Statistics equal Chrome DevTools' own engine's output
 //! (goldens written by `../shared/oracle/devtools-oracle.mjs summary`, see fixtures/README.md), and every node's
-//! adjusted self size and distance equal the oracle's `nodes` dump.
+//! adjusted self size, retained size, immediate dominator and distance equal the oracle's `nodes` dump.
 
 mod common;
 
@@ -18,9 +18,9 @@ fn summary_rows_and_statistics_equal_devtools() {
     for g in common::goldens() {
         let golden: Value = serde_json::from_slice(&std::fs::read(&g.summary).unwrap()).unwrap();
         let an = analyse(&g.snapshot);
-        let rows = heapsnap::summary::class_rows(&an, None);
-        let ours: BTreeMap<&str, &heapsnap::summary::ClassRow> =
-            rows.iter().map(|r| (r.key.as_str(), r)).collect();
+        let retained = an.class_retained();
+        let rows = heapsnap::summary::class_rows(&an, Some(&retained));
+        let ours: BTreeMap<&str, &heapsnap::summary::ClassRow> = rows.iter().map(|r| (r.key.as_str(), r)).collect();
         let theirs = golden["classes"].as_array().unwrap();
         assert_eq!(
             ours.len(),
@@ -71,7 +71,7 @@ fn summary_rows_and_statistics_equal_devtools() {
 }
 
 #[test]
-fn node_self_sizes_and_distances_equal_devtools() {
+fn node_self_retained_dominator_and_distance_equal_devtools() {
     let mut checked = 0;
     for g in common::goldens() {
         let Some(nodes) = &g.nodes else { continue };

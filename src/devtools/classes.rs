@@ -146,10 +146,7 @@ pub fn infer_interfaces(s: &Snapshot) -> Vec<InterfaceDefinition> {
             Some(&i) => order[i].count += 1,
             None => {
                 index.insert(name.clone(), order.len());
-                let properties = raw
-                    .iter()
-                    .map(|r| String::from_utf8_lossy(r).into_owned())
-                    .collect();
+                let properties = raw.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect();
                 order.push(InterfaceDefinition {
                     name,
                     properties,
@@ -161,18 +158,12 @@ pub fn infer_interfaces(s: &Snapshot) -> Vec<InterfaceDefinition> {
     }
     order.sort_by_key(|d| std::cmp::Reverse(d.count)); // stable, as JS's sort
     let min = f64::max(2.0, plain as f64 / 1000.0);
-    order
-        .into_iter()
-        .take_while(|d| d.count as f64 >= min)
-        .collect()
+    order.into_iter().take_while(|d| d.count as f64 >= min).collect()
 }
 
 /// A property name as it appears in an interface name: JSON-quoted when it holds `,'"{}`.
 fn format_property(en: &[u8]) -> String {
-    if en
-        .iter()
-        .any(|b| matches!(b, b',' | b'\'' | b'"' | b'{' | b'}'))
-    {
+    if en.iter().any(|b| matches!(b, b',' | b'\'' | b'"' | b'{' | b'}')) {
         jsstr::json_quote(en)
     } else {
         String::from_utf8_lossy(en).into_owned()
@@ -213,9 +204,7 @@ pub fn classify(s: &Snapshot, defs: &[InterfaceDefinition]) -> Classes {
                 .filter(|&e| s.edge_kind(e) == EdgeKind::Property)
                 .map(|e| s.edge_name[e])
                 .collect();
-            props.sort_by(|&a, &b| {
-                jsstr::cmp(s.strings.bytes(a as usize), s.strings.bytes(b as usize))
-            });
+            props.sort_by(|&a, &b| jsstr::cmp(s.strings.bytes(a as usize), s.strings.bytes(b as usize)));
             let best = *by_shape.entry(props).or_insert_with_key(|props| {
                 let mut best: Option<usize> = None;
                 for (i, d) in sorted_defs.iter().enumerate() {
@@ -241,11 +230,7 @@ pub fn classify(s: &Snapshot, defs: &[InterfaceDefinition]) -> Classes {
         } else {
             None
         };
-        let loc = if kind == NodeKind::Object {
-            locs.get(&o)
-        } else {
-            None
-        };
+        let loc = if kind == NodeKind::Object { locs.get(&o) } else { None };
         out.of_node[ou] = match (name, loc) {
             (None, None) => {
                 let k = (s.node_type[ou], s.node_name[ou]);

@@ -18,9 +18,7 @@ pub fn utf16_units(b: &[u8]) -> impl Iterator<Item = u16> + '_ {
             (((c as u32 & 0x1F) << 6) | (b[i + 1] as u32 & 0x3F), 2)
         } else if c < 0xF0 && i + 2 < b.len() {
             (
-                ((c as u32 & 0x0F) << 12)
-                    | ((b[i + 1] as u32 & 0x3F) << 6)
-                    | (b[i + 2] as u32 & 0x3F),
+                ((c as u32 & 0x0F) << 12) | ((b[i + 1] as u32 & 0x3F) << 6) | (b[i + 2] as u32 & 0x3F),
                 3,
             )
         } else if i + 3 < b.len() {
@@ -116,10 +114,7 @@ mod tests {
     fn utf16_semantics() {
         assert_eq!(utf16_len("a😀é".as_bytes()), 4);
         // U+FF5E sorts after U+1F600 by code point but before it by UTF-16 units.
-        assert_eq!(
-            cmp("\u{FF5E}".as_bytes(), "😀".as_bytes()),
-            Ordering::Greater
-        );
+        assert_eq!(cmp("\u{FF5E}".as_bytes(), "😀".as_bytes()), Ordering::Greater);
         assert_eq!(cmp(b"B", b"a"), Ordering::Less);
         assert_eq!(json_quote(b"a,\"b\\\n"), "\"a,\\\"b\\\\\\n\"");
         assert_eq!(json_quote(b"x\xED\xA0\x80"), "\"x\\ud800\"");

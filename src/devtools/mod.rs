@@ -55,12 +55,7 @@ pub fn propagate_detachedness(s: &mut Snapshot) -> Vec<u8> {
     }
     let children = |s: &Snapshot, o: u32| -> Vec<u32> {
         s.edges(o)
-            .filter(|&e| {
-                !matches!(
-                    s.edge_kind(e),
-                    EdgeKind::Hidden | EdgeKind::Weak | EdgeKind::Other
-                )
-            })
+            .filter(|&e| !matches!(s.edge_kind(e), EdgeKind::Hidden | EdgeKind::Weak | EdgeKind::Other))
             .map(|e| s.edge_to[e])
             .collect()
     };
@@ -135,9 +130,7 @@ pub fn page_owned(s: &Snapshot) -> FixedBitSet {
     for e in s.edges(s.root) {
         let c = s.edge_to[e];
         let seed = match s.edge_kind(e) {
-            EdgeKind::Element => {
-                s.kind(c) == NodeKind::Synthetic && s.name_bytes(c) == b"(Document DOM trees)"
-            }
+            EdgeKind::Element => s.kind(c) == NodeKind::Synthetic && s.name_bytes(c) == b"(Document DOM trees)",
             EdgeKind::Shortcut => true,
             _ => false,
         };
@@ -286,8 +279,7 @@ pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Vec<i32> {
     let mut filter = |o: u32, e: usize| -> bool {
         match s.kind(o) {
             NodeKind::Hidden
-                if s.name_bytes(o) == b"system / NativeContext"
-                    && s.edge_name_bytes(e) == b"sloppy_function_map" =>
+                if s.name_bytes(o) == b"system / NativeContext" && s.edge_name_bytes(e) == b"sloppy_function_map" =>
             {
                 return false;
             }

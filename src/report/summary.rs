@@ -112,11 +112,7 @@ impl Render for SummaryReport {
         format!(
             "{}\n\n{}\n\n{}\n{}\n",
             self.headline(),
-            table(
-                &["Statistics", "Size", "%"],
-                &[false, true, true],
-                self.stats_rows()
-            ),
+            table(&["Statistics", "Size", "%"], &[false, true, true], self.stats_rows()),
             table(&h, &n, rows),
             self.footer()
         )
@@ -127,11 +123,7 @@ impl Render for SummaryReport {
         format!(
             "### Heap summary\n\n{}\n\n{}\n{}\n{}\n",
             super::md_cell(&self.headline()),
-            md_table(
-                &["Statistics", "Size", "%"],
-                &[false, true, true],
-                &self.stats_rows()
-            ),
+            md_table(&["Statistics", "Size", "%"], &[false, true, true], &self.stats_rows()),
             md_table(&h, &n, &rows),
             self.footer()
         )

@@ -36,8 +36,7 @@ pub fn goldens() -> Vec<Golden> {
     let r = repo().join("fixtures");
     let mut out = Vec::new();
     let mut add = |snapshot: Option<PathBuf>, summary: PathBuf, nodes: PathBuf| {
-        let snapshot =
-            snapshot.unwrap_or_else(|| panic!("no snapshot for golden {}", summary.display()));
+        let snapshot = snapshot.unwrap_or_else(|| panic!("no snapshot for golden {}", summary.display()));
         out.push(Golden {
             snapshot,
             summary,
@@ -72,11 +71,7 @@ pub fn goldens() -> Vec<Golden> {
     for (scen_dir, golden_dir) in leak_dirs() {
         let s = golden_dir.join("summary-3.json");
         if s.exists() {
-            add(
-                snapshot_at(&scen_dir.join("3")),
-                s,
-                golden_dir.join("nodes-3.bin.gz"),
-            );
+            add(snapshot_at(&scen_dir.join("3")), s, golden_dir.join("nodes-3.bin.gz"));
         }
     }
     assert!(!out.is_empty(), "no goldens found under fixtures/");
@@ -88,11 +83,7 @@ pub fn leak_dirs() -> Vec<(PathBuf, PathBuf)> {
     let r = repo().join("fixtures");
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(r.join("leaks")) {
-        let mut d: Vec<_> = rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
+        let mut d: Vec<_> = rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
         d.sort();
         out.extend(d.into_iter().map(|p| (p.clone(), p)));
     }
@@ -118,9 +109,7 @@ pub struct OracleNodes {
 pub fn read_nodes(path: &Path) -> OracleNodes {
     let raw = std::fs::read(path).unwrap();
     let mut b = Vec::new();
-    flate2::read::GzDecoder::new(&raw[..])
-        .read_to_end(&mut b)
-        .unwrap();
+    flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut b).unwrap();
     assert_eq!(&b[..8], b"DTNODES1");
     let u32at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
     let n = u32at(8) as usize;
