@@ -13,6 +13,7 @@ use crate::dominators::{self, DominatorTree};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Retainers};
 use crate::snapshot::Snapshot;
+use crate::timing::Phase;
 
 /// A snapshot with DevTools' derived data.
 #[derive(Debug)]
@@ -43,16 +44,36 @@ impl Analysis {
     /// Run every load-time pass. `interfaces`: definitions to classify with (DevTools' Comparison view
     /// classifies the base snapshot with the other one's); `None` infers them from this snapshot.
     pub fn with_interfaces(mut snap: Snapshot, interfaces: Option<&[InterfaceDefinition]>) -> Result<Analysis> {
+        let t = Phase::start("retainers");
         let retainers = Retainers::build(&snap);
+        t.done();
+        let t = Phase::start("detachedness");
         let detachedness = devtools::propagate_detachedness(&mut snap);
+        t.done();
+        let t = Phase::start("shallow sizes");
         devtools::reattribute_shallow_sizes(&mut snap).map_err(Error::Request)?;
+        t.done();
+        let t = Phase::start("page-owned");
         let page_owned = devtools::page_owned(&snap);
+        t.done();
+        let t = Phase::start("weakmap edges");
         let weakmaps = WeakMapEdges::new(&snap);
+        t.done();
+        let t = Phase::start("distances");
         let distance = devtools::distances(&snap, &weakmaps);
+        t.done();
+        let t = Phase::start("interfaces");
         let own = classes::infer_interfaces(&snap);
+        t.done();
+        let t = Phase::start("essential edges");
         let essential = dominators::essential_edges(&snap, &page_owned, &weakmaps);
+        t.done();
+        let t = Phase::start("dominators");
         let dom = DominatorTree::compute(&snap, &retainers, &essential);
+        t.done();
+        let t = Phase::start("classes");
         let classes = classes::classify(&snap, interfaces.unwrap_or(&own));
+        t.done();
         Ok(Analysis {
             snap,
             retainers,

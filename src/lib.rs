@@ -10,6 +10,7 @@
 pub mod analysis;
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod devtools;
 pub mod dominators;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod scan;
 pub mod snapshot;
 pub mod strings;
 pub mod summary;
+pub mod timing;
 
 pub use analysis::Analysis;
 pub use error::{Error, Result};

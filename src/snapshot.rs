@@ -20,6 +20,7 @@ use crate::input::Input;
 use crate::numbers::ArrayPlan;
 use crate::scan;
 use crate::strings::Strings;
+use crate::timing::Phase;
 
 /// A script location attached to a node (constructor or function).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,18 +106,22 @@ impl Snapshot {
     }
 
     fn parse<R: Fn(Range<usize>) + Sync>(d: &[u8], release: R) -> Result<Snapshot, ParseError> {
+        let t = Phase::start("scan sections");
         let sections = scan::scan(d)?;
+        t.done();
         let hr = sections.require("snapshot", d.len())?;
         let header = Header::parse(&d[hr.clone()], hr.start as u64)?;
         let nr = sections.require("nodes", d.len())?;
         let er = sections.require("edges", d.len())?;
         let sr = sections.require("strings", d.len())?;
 
+        let t = Phase::start("plan arrays");
         let (node_plan, edge_plan) = rayon::join(
             || ArrayPlan::new(d, nr.clone(), "nodes"),
             || ArrayPlan::new(d, er.clone(), "edges"),
         );
         let (node_plan, edge_plan) = (node_plan?, edge_plan?);
+        t.done();
         let nf = header.node_field_count;
         let ef = header.edge_field_count;
         let n = node_plan.expect(nf, header.node_count, "node", nr.start)?;
@@ -134,6 +139,7 @@ impl Snapshot {
             return Err(ParseError::new("nodes", nr.start as u64, "the snapshot has no nodes"));
         }
 
+        let t = Phase::start("parse numbers || strings");
         let mut node_type = vec![0u8; n];
         let mut node_name = vec![0u32; n];
         let mut node_id = vec![0u32; n];
@@ -220,6 +226,8 @@ impl Snapshot {
         );
         numbers?;
         let strings = strings?;
+        t.done();
+        let t = Phase::start("validate");
 
         // Edge counts -> CSR offsets.
         let mut acc: u64 = 0;
@@ -263,6 +271,7 @@ impl Snapshot {
             ));
         }
 
+        t.done();
         let locations = match (sections.get("locations"), header.location_offsets) {
             (Some(lr), Some([oi, si, li, ci])) => {
                 let lf = header.location_field_count;

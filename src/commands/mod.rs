@@ -1,0 +1,4 @@
+//! One module per subcommand: each turns validated arguments into a report (a `Serialize` struct from
+//! [`crate::report`]) and renders it. They share [`crate::app::load`].
+
+pub mod summary;

@@ -1,0 +1,83 @@
+//! `heapsnap summary`: totals, the Statistics view and the per-class table (DevTools' Summary view).
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use regex::Regex;
+
+use crate::analysis::Analysis;
+use crate::app::Outcome;
+use crate::cli::{SortKey, SummaryArgs};
+use crate::report::summary::SummaryReport;
+use crate::report::Render;
+use crate::summary::{self, ClassRow, SCHEMA_VERSION};
+
+/// Sort class rows deterministically: by the key, then by class key.
+pub fn sort_rows(rows: &mut [ClassRow], key: SortKey) {
+    rows.sort_by(|a, b| {
+        let primary = match key {
+            SortKey::Retained => b
+                .retained_size
+                .unwrap_or(b.self_size)
+                .cmp(&a.retained_size.unwrap_or(a.self_size)),
+            SortKey::Shallow => b.self_size.cmp(&a.self_size),
+            SortKey::Count => b.count.cmp(&a.count),
+            SortKey::Distance => a.distance.cmp(&b.distance),
+            SortKey::Name => a.name.cmp(&b.name),
+        };
+        primary
+            .then_with(|| b.self_size.cmp(&a.self_size))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+}
+
+/// `heapsnap summary`.
+pub fn run(a: SummaryArgs, out: &mut dyn Write) -> Result<Outcome> {
+    let filter = a
+        .filter
+        .as_deref()
+        .map(Regex::new)
+        .transpose()
+        .context("--filter: not a valid regular expression")?;
+    let an = crate::app::load(&a.file)?;
+    let t = crate::timing::Phase::start("summary report");
+    let report = build_summary(&an, &a.file.display().to_string(), a.sort, a.limit, filter.as_ref());
+    t.done();
+    report.write(a.format, out)?;
+    Ok(Outcome::Ok)
+}
+
+/// Build the summary report of an analysed snapshot.
+pub fn build_summary(
+    an: &Analysis,
+    file: &str,
+    sort: Option<SortKey>,
+    limit: Option<usize>,
+    filter: Option<&Regex>,
+) -> SummaryReport {
+    let retained = an.class_retained();
+    let mut rows = summary::class_rows(an, Some(&retained));
+    let totals = summary::totals(an, &rows);
+    let class_count = rows.len() as u64;
+    let has_retained = rows.iter().any(|r| r.retained_size.is_some());
+    let key = sort.unwrap_or(if has_retained {
+        SortKey::Retained
+    } else {
+        SortKey::Shallow
+    });
+    sort_rows(&mut rows, key);
+    if let Some(f) = filter {
+        rows.retain(|r| f.is_match(&r.name));
+    }
+    if let Some(n) = limit {
+        rows.truncate(n);
+    }
+    SummaryReport {
+        schema_version: SCHEMA_VERSION,
+        file: file.to_string(),
+        totals,
+        statistics: summary::statistics(an),
+        classes: rows,
+        class_count,
+    }
+}
