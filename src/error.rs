@@ -13,8 +13,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// What went wrong while reading or analysing a snapshot.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The file could not be opened, mapped or read.
-    #[error("{path}: {what}: {source}")]
+    /// The file could not be opened, mapped or read. The underlying error is the [`source`](std::error::Error::source)
+    /// (shown by `{:#}` through anyhow), not repeated in this message.
+    #[error("{path}: {what}")]
     Io {
         /// The file.
         path: PathBuf,

@@ -1,5 +1,6 @@
 //! Getting a snapshot's bytes: a read-only memory map for plain files, a streaming gzip
-//! decoder for `.gz` input (detected by its magic bytes, not its name), and standard input for `-`.
+//! decoder for `.gz` input (detected by its magic bytes, not its name), and standard input for `-`. Pipes and
+//! other non-regular files (`<(zcat x.gz)`, a FIFO) are read to their end like standard input.
 //!
 //! The memory map assumes the file is not modified while heapsnap runs (as ripgrep does); a CLI accepts that
 //! risk, and a file that shrinks under us can at worst raise SIGBUS, never a wrong answer silently. Input files
@@ -54,7 +55,13 @@ impl Input {
                 source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "is a directory"),
             });
         }
-        let file = File::open(path).map_err(io("cannot open"))?;
+        let mut file = File::open(path).map_err(io("cannot open"))?;
+        if !meta.is_file() {
+            // A pipe (`<(zcat x.gz)`, a FIFO) or a device: its length is not its content's, and it cannot be mapped.
+            let mut buf = Vec::new();
+            file.read_to_end(&mut buf).map_err(io("cannot read"))?;
+            return Self::from_bytes(path, buf);
+        }
         if meta.len() == 0 {
             return Ok(Input {
                 path: path.to_path_buf(),

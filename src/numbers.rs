@@ -188,6 +188,9 @@ where
             i += 1;
         }
         let start = i;
+        if d[i..end].len() > 1 && d[i] == b'0' && d[i + 1].is_ascii_digit() {
+            return Err((i + 1, "leading zero in a number (not JSON)".into()));
+        }
         let mut v: u64 = 0;
         while i < end {
             let x = d[i].wrapping_sub(b'0');

@@ -5,9 +5,11 @@
 //! range of every member's value, without assuming an order, whitespace or line breaks (older V8 writes one
 //! record per line, newer one section per line). Members it does not know are skipped and kept by name.
 //!
-//! Cost: O(n) over the file, one pass. Numeric arrays are skipped with `memchr` for `]` (they cannot contain
-//! brackets; their content is validated later by the number parser), strings with `memchr2` for `"` and `\`;
-//! only unknown nested values take the generic byte-by-byte skip.
+//! Cost: O(n) over the file, one pass. Numeric arrays are skipped with `memchr3` for `]`, `"` and `[` (the last
+//! two cannot appear in them: finding one first means the array's `]` is missing, reported right there; the
+//! numbers are validated later by the number parser), strings with `memchr2` for `"` and `\`; only unknown nested
+//! values take the generic byte-by-byte skip, which checks structure, not scalars. The small `snapshot` header is
+//! also checked strictly against the JSON grammar (`check_json`).
 
 use std::ops::Range;
 
@@ -63,6 +65,14 @@ pub fn scan(d: &[u8]) -> Result<Sections, ParseError> {
     if d[i..].starts_with(&[0xEF, 0xBB, 0xBF]) {
         i = skip_ws(d, i + 3);
     }
+    if d.starts_with(&[0xFF, 0xFE]) || d.starts_with(&[0xFE, 0xFF]) {
+        // What PowerShell's `>` and `Out-File` write.
+        return Err(ParseError::new(
+            doc,
+            0,
+            "the file is UTF-16 text (it starts with a UTF-16 byte order mark); heap snapshots are UTF-8 JSON",
+        ));
+    }
     if i >= d.len() || d[i] != b'{' {
         return Err(ParseError::new(
             doc,
@@ -70,97 +80,134 @@ pub fn scan(d: &[u8]) -> Result<Sections, ParseError> {
             "not JSON: a heap snapshot starts with `{`",
         ));
     }
-    i += 1;
-    let mut out = Sections::default();
-    loop {
-        i = skip_ws(d, i);
-        if i >= d.len() {
-            return Err(ParseError::new(
-                doc,
-                i as u64,
-                "unexpected end of file: the top-level object is not closed",
-            ));
-        }
-        if d[i] == b'}' && out.members.is_empty() {
-            i += 1;
-            break;
-        }
-        if d[i] != b'"' {
-            return Err(ParseError::new(
-                doc,
-                i as u64,
-                format!("expected a member name, found {}", show(d[i])),
-            ));
-        }
-        let key_end = skip_string(d, i).map_err(|off| ParseError::new(doc, off as u64, "unterminated member name"))?;
-        let key = String::from_utf8_lossy(&d[i + 1..key_end - 1]).into_owned();
-        i = skip_ws(d, key_end);
-        if i >= d.len() || d[i] != b':' {
-            return Err(ParseError::new(
-                doc,
-                i as u64,
-                format!("expected `:` after member name `{key}`"),
-            ));
-        }
-        i = skip_ws(d, i + 1);
-        let start = i;
-        let end = if NUMERIC.contains(&key.as_str()) && d.get(i) == Some(&b'[') {
-            match memchr::memchr(b']', &d[i..]) {
-                Some(p) => i + p + 1,
-                None => {
-                    return Err(ParseError::new(
-                        &key,
-                        d.len() as u64,
-                        "unexpected end of file: the array is not closed",
-                    ))
-                }
-            }
-        } else {
-            skip_value(d, i).map_err(|(off, msg)| ParseError::new(&key, off as u64, msg))?
-        };
-        if out.members.iter().any(|(n, _)| *n == key) {
-            return Err(ParseError::new(
-                &key,
-                start as u64,
-                format!("the member `{key}` appears twice"),
-            ));
-        }
-        out.members.push((key, start..end));
-        i = skip_ws(d, end);
-        match d.get(i) {
-            Some(b',') => i += 1,
-            Some(b'}') => {
-                i += 1;
-                break;
-            }
-            Some(&b) => {
-                return Err(ParseError::new(
-                    doc,
-                    i as u64,
-                    format!("expected `,` or `}}` after a member, found {}", show(b)),
-                ))
-            }
-            None => {
-                return Err(ParseError::new(
-                    doc,
-                    i as u64,
-                    "unexpected end of file: the top-level object is not closed",
-                ))
-            }
-        }
-    }
-    let rest = skip_ws(d, i);
+    let obj = Object {
+        section: doc,
+        what: "the top-level object",
+        numeric: NUMERIC,
+        value_section: None,
+    };
+    let (members, end) = obj.members(d, i)?;
+    let rest = skip_ws(d, end);
     if rest < d.len() && d[rest] != 0 {
         return Err(ParseError::new(
             doc,
             rest as u64,
-            "unexpected data after the top-level object",
+            format!("unexpected data after the top-level object: {}", show(d[rest])),
         ));
     }
     if rest < d.len() {
         return Err(ParseError::new(doc, rest as u64, "NUL byte after the top-level object"));
     }
-    Ok(out)
+    Ok(Sections { members })
+}
+
+/// An object's members in file order: (name, value range).
+pub(crate) type Members = Vec<(String, Range<usize>)>;
+
+/// How the members of one JSON object are scanned.
+pub(crate) struct Object<'a> {
+    /// Section named by errors in the object's own structure (names, `:`, `,`, braces).
+    pub section: &'a str,
+    /// The object in messages ("the top-level object").
+    pub what: &'a str,
+    /// Members whose array value is a flat numeric array, skipped with `memchr`.
+    pub numeric: &'a [&'a str],
+    /// Section named by errors inside a member's value; `None`: the member's own name.
+    pub value_section: Option<&'a str>,
+}
+
+impl Object<'_> {
+    /// The members of the object whose `{` is `d[open]`, in order, with their value ranges (absolute in `d`), and
+    /// the index just past the closing `}`. A member name appearing twice is an error.
+    pub(crate) fn members(&self, d: &[u8], open: usize) -> Result<(Members, usize), ParseError> {
+        let sec = self.section;
+        let not_closed = |at: usize| {
+            ParseError::new(
+                sec,
+                at as u64,
+                format!("unexpected end of file: {} is not closed", self.what),
+            )
+        };
+        let mut i = open + 1;
+        let mut out: Members = Vec::new();
+        loop {
+            i = skip_ws(d, i);
+            if i >= d.len() {
+                return Err(not_closed(i));
+            }
+            if d[i] == b'}' && out.is_empty() {
+                return Ok((out, i + 1));
+            }
+            if d[i] != b'"' {
+                let msg = if d[i] == b'}' {
+                    "expected a member name after `,`, found `}` (trailing comma)".to_string()
+                } else {
+                    format!("expected a member name, found {}", show(d[i]))
+                };
+                return Err(ParseError::new(sec, i as u64, msg));
+            }
+            let key_end =
+                skip_string(d, i).map_err(|off| ParseError::new(sec, off as u64, "unterminated member name"))?;
+            let key = String::from_utf8_lossy(&d[i + 1..key_end - 1]).into_owned();
+            let vsec = self.value_section.unwrap_or(&key).to_string();
+            i = skip_ws(d, key_end);
+            if i >= d.len() {
+                return Err(not_closed(i));
+            }
+            if d[i] != b':' {
+                return Err(ParseError::new(
+                    sec,
+                    i as u64,
+                    format!("expected `:` after member name `{key}`, found {}", show(d[i])),
+                ));
+            }
+            i = skip_ws(d, i + 1);
+            let start = i;
+            let end = if self.numeric.contains(&key.as_str()) && d.get(i) == Some(&b'[') {
+                skip_numeric(d, i).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
+            } else {
+                skip_value(d, i).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
+            };
+            if out.iter().any(|(n, _)| *n == key) {
+                return Err(ParseError::new(
+                    &vsec,
+                    start as u64,
+                    format!("the member `{key}` appears twice"),
+                ));
+            }
+            out.push((key, start..end));
+            i = skip_ws(d, end);
+            match d.get(i) {
+                Some(b',') => i += 1,
+                Some(b'}') => return Ok((out, i + 1)),
+                Some(&b) => {
+                    return Err(ParseError::new(
+                        sec,
+                        i as u64,
+                        format!("expected `,` or `}}` after a member, found {}", show(b)),
+                    ))
+                }
+                None => return Err(not_closed(i)),
+            }
+        }
+    }
+}
+
+/// `d[i]` is the `[` of a flat numeric array: return the index just past its `]`. Only `]`, `"` and `[` are
+/// searched for (SIMD); the last two cannot appear in a numeric array and mean its `]` is missing (the next
+/// member's name follows) or that it nests. The numbers themselves are checked later by the number parser.
+fn skip_numeric(d: &[u8], i: usize) -> Result<usize, (usize, String)> {
+    match memchr::memchr3(b']', b'"', b'[', &d[i + 1..]) {
+        Some(p) if d[i + 1 + p] == b']' => Ok(i + 1 + p + 1),
+        Some(p) => Err((
+            i + 1 + p,
+            format!(
+                "unexpected {} in a numeric array (is the array's `]` missing?)",
+                show(d[i + 1 + p])
+            ),
+        )),
+        None => Err((d.len(), "unexpected end of file: the array is not closed".into())),
+    }
 }
 
 /// Printable form of a byte for messages.
@@ -238,6 +285,152 @@ fn skip_value(d: &[u8], i: usize) -> Result<usize, (usize, String)> {
     }
 }
 
+/// Check that `d[start..]` begins with one complete JSON value, strictly (RFC 8259: string escapes, UTF-8, no raw
+/// control characters, the number grammar, `true`/`false`/`null`); return the index just past it. Errors carry the
+/// offset of the offending byte. Iterative (no recursion, whatever the nesting). Used for the small header, where
+/// a damaged byte must not go unnoticed even in members heapsnap does not read.
+pub(crate) fn check_json(d: &[u8], start: usize) -> Result<usize, (usize, String)> {
+    let closing = |open: u8| if open == b'{' { b'}' } else { b']' };
+    let mut stack: Vec<u8> = Vec::new();
+    let mut i = start;
+    loop {
+        // A value is expected at `i`.
+        i = skip_ws(d, i);
+        let Some(&c) = d.get(i) else {
+            return Err((i, "unexpected end of file: expected a value".into()));
+        };
+        match c {
+            b'{' | b'[' => {
+                let j = skip_ws(d, i + 1);
+                if d.get(j) == Some(&closing(c)) {
+                    i = j + 1;
+                } else {
+                    stack.push(c);
+                    i = if c == b'{' { check_key(d, j)? } else { j };
+                    continue;
+                }
+            }
+            b'"' => i = check_string(d, i)?,
+            b'-' | b'0'..=b'9' => i = check_number(d, i)?,
+            b't' | b'f' | b'n' => {
+                let word: &[u8] = match c {
+                    b't' => b"true",
+                    b'f' => b"false",
+                    _ => b"null",
+                };
+                let n = d[i..].iter().zip(word).take_while(|(a, b)| a == b).count();
+                if n < word.len() {
+                    return Err((i + n, format!("invalid literal (expected `{}`)", word.escape_ascii())));
+                }
+                i += n;
+            }
+            _ => return Err((i, format!("expected a value, found {}", show(c)))),
+        }
+        // A value ended at `i`: close containers until the next value or the end.
+        loop {
+            let Some(&open) = stack.last() else {
+                return Ok(i);
+            };
+            i = skip_ws(d, i);
+            match d.get(i) {
+                Some(b',') => {
+                    i = if open == b'{' { check_key(d, i + 1)? } else { i + 1 };
+                    break;
+                }
+                Some(&b) if b == closing(open) => {
+                    stack.pop();
+                    i += 1;
+                }
+                Some(&b) => {
+                    return Err((
+                        i,
+                        format!("expected `,` or `{}`, found {}", closing(open) as char, show(b)),
+                    ))
+                }
+                None => return Err((i, "unexpected end of file".into())),
+            }
+        }
+    }
+}
+
+/// A member name and its `:` at `d[i..]` (after whitespace); returns the index past the `:`.
+fn check_key(d: &[u8], i: usize) -> Result<usize, (usize, String)> {
+    let i = skip_ws(d, i);
+    match d.get(i) {
+        Some(b'"') => {}
+        Some(&b) => return Err((i, format!("expected a member name, found {}", show(b)))),
+        None => return Err((i, "unexpected end of file: expected a member name".into())),
+    }
+    let j = skip_ws(d, check_string(d, i)?);
+    match d.get(j) {
+        Some(b':') => Ok(j + 1),
+        Some(&b) => Err((j, format!("expected `:` after a member name, found {}", show(b)))),
+        None => Err((j, "unexpected end of file: expected `:`".into())),
+    }
+}
+
+/// A strict JSON string at `d[i]` (`"`); returns the index past its closing quote.
+fn check_string(d: &[u8], i: usize) -> Result<usize, (usize, String)> {
+    let mut j = i + 1;
+    loop {
+        let p = memchr::memchr2(b'"', b'\\', &d[j..]).unwrap_or(d.len() - j);
+        let raw = &d[j..j + p];
+        if let Some(q) = raw.iter().position(|&b| b < 0x20) {
+            return Err((j + q, format!("raw control character 0x{:02x} in a string", raw[q])));
+        }
+        if let Err(e) = std::str::from_utf8(raw) {
+            return Err((j + e.valid_up_to(), "invalid UTF-8 in a string".into()));
+        }
+        j += p;
+        match d.get(j) {
+            None => return Err((d.len(), "unexpected end of file: unterminated string".into())),
+            Some(b'"') => return Ok(j + 1),
+            Some(_) => {
+                let ok = match d.get(j + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => 2,
+                    Some(b'u') if d.len() >= j + 6 && d[j + 2..j + 6].iter().all(u8::is_ascii_hexdigit) => 6,
+                    Some(b'u') => return Err((j, "invalid `\\u` escape (needs 4 hex digits)".into())),
+                    Some(&e) => return Err((j, format!("invalid escape `\\{}`", e.escape_ascii()))),
+                    None => return Err((j, "unterminated escape".into())),
+                };
+                j += ok;
+            }
+        }
+    }
+}
+
+/// A JSON number at `d[i]`; returns the index past it. The offset of an error is the byte that breaks the grammar.
+fn check_number(d: &[u8], mut i: usize) -> Result<usize, (usize, String)> {
+    let digits = |d: &[u8], i: usize| i + d[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    if d[i] == b'-' {
+        i += 1;
+    }
+    match d.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(d, i),
+        _ => return Err((i, "invalid number: a digit must follow `-`".into())),
+    }
+    if d.get(i) == Some(&b'.') {
+        let j = digits(d, i + 1);
+        if j == i + 1 {
+            return Err((j, "invalid number: a digit must follow `.`".into()));
+        }
+        i = j;
+    }
+    if matches!(d.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(d.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let j = digits(d, i);
+        if j == i {
+            return Err((j, "invalid number: the exponent has no digits".into()));
+        }
+        i = j;
+    }
+    Ok(i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +444,34 @@ mod tests {
         assert_eq!(&doc[s.get("nodes").unwrap()], b"[1,2,\n3]");
         assert_eq!(&doc[s.get("strings").unwrap()], b"[\"a\",\"b]\\\"\"]");
         assert_eq!(&doc[s.get("x").unwrap()], b"{\"y\":[1,{}]}");
+    }
+
+    #[test]
+    fn checks_json_strictly() {
+        let ok = |s: &str| check_json(s.as_bytes(), 0).map_err(|(o, m)| format!("{o}: {m}"));
+        let at = |s: &str| check_json(s.as_bytes(), 0).unwrap_err().0;
+        assert_eq!(
+            ok(r#" {"a": [1, -0.5e+3, "x\u00e9\n", true, false, null, {}, []]} x"#),
+            Ok(60)
+        );
+        assert_eq!(
+            ok("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"),
+            Ok(64)
+        );
+        assert_eq!(at(r#"{"a":[.1]}"#), 6);
+        assert_eq!(at(r#"{"a":01}"#), 6);
+        assert_eq!(at(r#"{"a":1.}"#), 7);
+        assert_eq!(at(r#"{"a":1e}"#), 7);
+        assert_eq!(at(r#"{"a":-}"#), 6);
+        assert_eq!(at(r#"{"a":tru}"#), 8);
+        assert_eq!(at(r#"{"a":"\q"}"#), 6);
+        assert_eq!(at(r#"{"a":"\u12"}"#), 6);
+        assert_eq!(at("{\"a\":\"x\ny\"}"), 7);
+        assert_eq!(check_json(b"{\"a\xff\":1}", 0).unwrap_err().0, 3);
+        assert_eq!(at(r#"{"a":1,}"#), 7);
+        assert_eq!(at(r#"{"a" 1}"#), 5);
+        assert_eq!(at(r#"[1 2]"#), 3);
+        assert_eq!(at(r#"[1,"#), 3);
     }
 
     #[test]
