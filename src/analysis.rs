@@ -1,9 +1,12 @@
 //! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time, computed in
-//! DevTools' order (`HeapSnapshot.initialize()`): retainers -> detachedness -> shallow-size reattribution ->
-//! page-owned flags -> distances -> interface definitions and classes.
+//! DevTools' order (`HeapSnapshot.initialize()`): detachedness -> shallow-size reattribution -> page-owned flags
+//! -> distances -> interface definitions -> essential edges -> dominators and retained sizes -> classes.
+//! The reverse CSR of retainers is built only when a command asks for it ([`Analysis::retainers`]).
 //!
 //! After [`Analysis::new`], `snap.node_self` holds DevTools' **adjusted** self sizes (the Memory panel's
 //! "Shallow Size"), and detached native nodes are renamed `Detached …`; every later number uses them.
+
+use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
 
@@ -20,8 +23,8 @@ use crate::timing::Phase;
 pub struct Analysis {
     /// The snapshot (self sizes adjusted, detached natives renamed).
     pub snap: Snapshot,
-    /// Incoming edges.
-    pub retainers: Retainers,
+    /// Incoming edges, built on first use (commands that walk retainers); summaries never need them.
+    retainers: OnceLock<Retainers>,
     /// Detachedness per node after propagation (0 unknown, 1 attached, 2 detached).
     pub detachedness: Vec<u8>,
     /// Page-owned flags.
@@ -44,9 +47,6 @@ impl Analysis {
     /// Run every load-time pass. `interfaces`: definitions to classify with (DevTools' Comparison view
     /// classifies the base snapshot with the other one's); `None` infers them from this snapshot.
     pub fn with_interfaces(mut snap: Snapshot, interfaces: Option<&[InterfaceDefinition]>) -> Result<Analysis> {
-        let t = Phase::start("retainers");
-        let retainers = Retainers::build(&snap);
-        t.done();
         let t = Phase::start("detachedness");
         let detachedness = devtools::propagate_detachedness(&mut snap);
         t.done();
@@ -69,14 +69,14 @@ impl Analysis {
         let essential = dominators::essential_edges(&snap, &page_owned, &weakmaps);
         t.done();
         let t = Phase::start("dominators");
-        let dom = DominatorTree::compute(&snap, &retainers, &essential);
+        let dom = DominatorTree::compute(&snap, &essential);
         t.done();
         let t = Phase::start("classes");
         let classes = classes::classify(&snap, interfaces.unwrap_or(&own));
         t.done();
         Ok(Analysis {
             snap,
-            retainers,
+            retainers: OnceLock::new(),
             detachedness,
             page_owned,
             distance,
@@ -93,9 +93,17 @@ impl Analysis {
         Self::with_interfaces(snap, None)
     }
 
-    /// The graph view (petgraph traits).
+    /// Incoming edges of every node (built on first call: O(V + E), 4 bytes per node + 8 per edge).
+    pub fn retainers(&self) -> &Retainers {
+        self.retainers.get_or_init(|| {
+            let _t = Phase::start("retainers");
+            Retainers::build(&self.snap)
+        })
+    }
+
+    /// The graph view (petgraph traits); builds the retainers on first call.
     pub fn graph(&self) -> Graph<'_> {
-        Graph::new(&self.snap, &self.retainers)
+        Graph::new(&self.snap, self.retainers())
     }
 
     /// Σ adjusted self sizes of all nodes (= the root's retained size in DevTools).

@@ -6,7 +6,7 @@
 //! * [`semi_nca`]: Semi-NCA (Georgiadis' simplification of Lengauer-Tarjan: semidominators with path
 //!   compression, then nearest-common-ancestor walks in preorder) on flat `u32` arrays indexed by DFS preorder.
 //!   Iterative everywhere (no recursion, so no stack overflow on deep heaps). O(E log V) worst case, near-linear
-//!   in practice; memory 5 x u32 per node plus the DFS stack.
+//!   in practice; memory 5 x u32 per node plus a predecessor CSR (4 bytes per edge), all freed on return.
 //! * Unreachable nodes follow DevTools: after the DFS from the root, every unvisited node (ordinal order) with
 //!   no essential retainer starts a DFS of its own under a virtual edge root -> node; what is still unvisited
 //!   (unreachable cycles) is dominated by the root and influences nobody.
@@ -14,18 +14,21 @@
 
 use std::ops::Range;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use fixedbitset::FixedBitSet;
 use rayon::prelude::*;
 
 use crate::devtools::WeakMapEdges;
-use crate::graph::Retainers;
 use crate::header::EdgeKind;
 use crate::snapshot::Snapshot;
+use crate::timing::Phase;
 
 /// "No node".
 pub const NONE: u32 = u32::MAX;
 
-/// A graph seen through an edge filter, as the dominator algorithm needs it.
+/// A graph seen through an edge filter, as the dominator algorithm needs it: outgoing edges only (the
+/// predecessor lists are built inside, in preorder space, for the nodes the DFS reached).
 pub trait DomGraph {
     /// Number of nodes.
     fn node_count(&self) -> usize;
@@ -33,27 +36,46 @@ pub trait DomGraph {
     fn out_range(&self, u: u32) -> Range<usize>;
     /// Target of outgoing slot `e`, or `None` if the edge is filtered out.
     fn out_target(&self, e: usize) -> Option<u32>;
-    /// Slots of `v`'s incoming edges.
-    fn in_range(&self, v: u32) -> Range<usize>;
-    /// Source of incoming slot `k`, or `None` if the edge is filtered out.
-    fn in_source(&self, k: usize) -> Option<u32>;
 }
 
-/// Immediate dominators by Semi-NCA. `idom[root] == root`; nodes never reached get [`NONE`].
-/// When `adopt_orphans` is set, unreached nodes with no incoming (unfiltered) edge are attached under a
-/// virtual edge from `root`, in ordinal order, as DevTools does.
-pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Vec<u32> {
+/// Result of [`semi_nca`].
+#[derive(Debug, Clone)]
+pub struct Dominators {
+    /// Immediate dominator of every node (`root` for itself); [`NONE`] for nodes never reached.
+    pub idom: Vec<u32>,
+    /// Reached nodes in DFS preorder (`order[0] == root`); every node's dominator comes before it.
+    pub order: Vec<u32>,
+}
+
+/// A slice written by many threads, each index exactly once.
+struct SharedSlice(*mut u32, usize);
+// SAFETY: every index is claimed by exactly one `fetch_add` on a per-node counter before it is written, so no
+// two threads write the same element, and the owner reads only after the parallel loop has joined.
+unsafe impl Sync for SharedSlice {}
+impl SharedSlice {
+    #[inline]
+    fn write(&self, i: usize, v: u32) {
+        assert!(i < self.1, "slot out of range");
+        // SAFETY: `i < len` was just checked; the slot is unique to this call (see `Sync` above).
+        unsafe { self.0.add(i).write(v) }
+    }
+}
+
+/// Immediate dominators by Semi-NCA. When `adopt_orphans` is set, unreached nodes with no incoming
+/// (unfiltered) edge are attached under a virtual edge from `root`, in ordinal order, as DevTools does.
+///
+/// Memory: after the DFS, the predecessor CSR in preorder space (4 bytes per reached node and per edge between
+/// reached nodes) and four `u32` arrays per node; the node -> preorder map is freed before the main loop.
+pub fn semi_nca<G: DomGraph + Sync>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
     let n = g.node_count();
-    // pre[v]: preorder number of node v (NONE = unvisited); vertex[i]: node with preorder i.
     let mut pre = vec![NONE; n];
     let mut vertex: Vec<u32> = Vec::with_capacity(n);
-    let mut parent: Vec<u32> = Vec::with_capacity(n); // by preorder number
-    let mut orphan = FixedBitSet::with_capacity(if adopt_orphans { n } else { 0 });
+    let mut parent: Vec<u32> = Vec::with_capacity(n);
     let mut stack: Vec<(u32, usize, usize)> = Vec::new();
-    let mut dfs = |start: u32, parent_pre: u32, pre: &mut [u32], vertex: &mut Vec<u32>, parent: &mut Vec<u32>| {
+    let mut dfs = |start: u32, pre: &mut [u32], vertex: &mut Vec<u32>, parent: &mut Vec<u32>| {
         pre[start as usize] = vertex.len() as u32;
         vertex.push(start);
-        parent.push(parent_pre);
+        parent.push(0);
         let r = g.out_range(start);
         stack.push((start, r.start, r.end));
         while let Some(top) = stack.last_mut() {
@@ -75,70 +97,107 @@ pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Vec<u32> 
             }
         }
     };
-    dfs(root, 0, &mut pre, &mut vertex, &mut parent);
-    if adopt_orphans {
+    let t = Phase::start("  dfs");
+    dfs(root, &mut pre, &mut vertex, &mut parent);
+    t.done();
+    let t = Phase::start("  orphans");
+    let mut orphan = FixedBitSet::with_capacity(if adopt_orphans { n } else { 0 });
+    if adopt_orphans && vertex.len() < n {
+        // Nodes with at least one incoming (unfiltered) edge, from anywhere.
+        let mut has_in = FixedBitSet::with_capacity(n);
+        for u in 0..n as u32 {
+            for e in g.out_range(u) {
+                if let Some(c) = g.out_target(e) {
+                    has_in.insert(c as usize);
+                }
+            }
+        }
         for o in 0..n as u32 {
-            if pre[o as usize] != NONE {
-                continue;
+            if pre[o as usize] == NONE && !has_in.contains(o as usize) {
+                orphan.insert(o as usize);
+                dfs(o, &mut pre, &mut vertex, &mut parent);
             }
-            if g.in_range(o).any(|k| g.in_source(k).is_some()) {
-                continue;
-            }
-            orphan.insert(o as usize);
-            dfs(o, 0, &mut pre, &mut vertex, &mut parent);
         }
     }
+    t.done();
+    let t = Phase::start("  predecessors");
     let count = vertex.len();
-    // Semidominators, by preorder number. ancestor[i] == NONE: not yet linked.
+    // Predecessor CSR in preorder space, over edges between reached nodes (an edge out of a reached node always
+    // ends at a reached node; edges out of unreached nodes are ignored). Built in parallel with atomic
+    // counters: the order of a node's predecessors varies, the semidominators (a minimum over them) do not.
+    let pcount: Vec<AtomicU32> = (0..count + 2).map(|_| AtomicU32::new(0)).collect();
+    let for_each_pred = |f: &(dyn Fn(u32, u32) + Sync)| {
+        (0..n as u32).into_par_iter().with_min_len(1 << 12).for_each(|u| {
+            let pu = pre[u as usize];
+            if pu == NONE {
+                return;
+            }
+            for e in g.out_range(u) {
+                if let Some(c) = g.out_target(e) {
+                    f(pu, pre[c as usize]);
+                }
+            }
+        })
+    };
+    for_each_pred(&|_, pc| {
+        pcount[pc as usize + 2].fetch_add(1, Ordering::Relaxed);
+    });
+    let mut pfirst: Vec<u32> = pcount.into_iter().map(AtomicU32::into_inner).collect();
+    for i in 2..count + 2 {
+        pfirst[i] += pfirst[i - 1];
+    }
+    let total = pfirst[count + 1] as usize;
+    let mut psrc = vec![0u32; total];
+    {
+        let slots: Vec<AtomicU32> = pfirst.iter().map(|&x| AtomicU32::new(x)).collect();
+        let out = SharedSlice(psrc.as_mut_ptr(), total);
+        for_each_pred(&|pu, pc| {
+            let k = slots[pc as usize + 1].fetch_add(1, Ordering::Relaxed) as usize;
+            out.write(k, pu);
+        });
+        for (i, a) in slots.into_iter().enumerate() {
+            pfirst[i] = a.into_inner();
+        }
+    }
+    drop(pre);
+    t.done();
+    let t = Phase::start("  semidominators");
+    // Now pfirst[i]..pfirst[i + 1] are the predecessors of preorder i.
     let mut semi: Vec<u32> = (0..count as u32).collect();
     let mut label: Vec<u32> = (0..count as u32).collect();
     let mut ancestor = vec![NONE; count];
     let mut path: Vec<u32> = Vec::new();
     for w in (1..count).rev() {
-        let node = vertex[w];
         let mut best = semi[w];
-        let mut consider = |v: u32, semi: &[u32], label: &mut [u32], ancestor: &mut [u32]| {
-            // eval(v) with path compression.
-            if ancestor[v as usize] != NONE {
-                path.clear();
-                let mut x = v;
-                while ancestor[ancestor[x as usize] as usize] != NONE {
-                    path.push(x);
-                    x = ancestor[x as usize];
-                }
-                // Walk back down: each node takes the better label of its ancestor.
-                while let Some(y) = path.pop() {
-                    let a = ancestor[y as usize];
-                    if semi[label[a as usize] as usize] < semi[label[y as usize] as usize] {
-                        label[y as usize] = label[a as usize];
-                    }
-                    ancestor[y as usize] = ancestor[a as usize];
-                }
-                let s = semi[label[v as usize] as usize];
-                if s < best {
-                    best = s;
-                }
-            } else if v < best {
-                best = v;
-            }
-        };
-        for k in g.in_range(node) {
-            let Some(src) = g.in_source(k) else { continue };
-            let v = pre[src as usize];
-            if v == NONE {
+        let virtual_root = adopt_orphans && orphan.contains(vertex[w] as usize);
+        let preds = psrc[pfirst[w] as usize..pfirst[w + 1] as usize].iter().copied();
+        for v in preds.chain(virtual_root.then_some(0)) {
+            if ancestor[v as usize] == NONE {
+                // Not yet processed (v < w, an ancestor or a node to the left): its own number.
+                best = best.min(v);
                 continue;
             }
-            consider(v, &semi, &mut label, &mut ancestor);
-        }
-        if adopt_orphans && orphan.contains(node as usize) {
-            consider(0, &semi, &mut label, &mut ancestor);
+            // eval(v) with path compression.
+            let mut x = v;
+            while ancestor[ancestor[x as usize] as usize] != NONE {
+                path.push(x);
+                x = ancestor[x as usize];
+            }
+            while let Some(y) = path.pop() {
+                let a = ancestor[y as usize] as usize;
+                if semi[label[a] as usize] < semi[label[y as usize] as usize] {
+                    label[y as usize] = label[a];
+                }
+                ancestor[y as usize] = ancestor[a];
+            }
+            best = best.min(semi[label[v as usize] as usize]);
         }
         semi[w] = best;
-        label[w] = w as u32;
         ancestor[w] = parent[w];
     }
-    drop(label);
-    drop(ancestor);
+    drop((label, ancestor, psrc, pfirst));
+    t.done();
+    let t = Phase::start("  nca");
     // NCA: idom(w) = nearest ancestor of parent(w) in the dominator tree with preorder <= semi(w).
     let mut idom_pre = parent;
     idom_pre[0] = 0;
@@ -149,11 +208,13 @@ pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Vec<u32> 
         }
         idom_pre[w] = d;
     }
+    drop(semi);
     let mut idom = vec![NONE; n];
     for (i, &v) in vertex.iter().enumerate() {
         idom[v as usize] = vertex[idom_pre[i] as usize];
     }
-    idom
+    t.done();
+    Dominators { idom, order: vertex }
 }
 
 /// DevTools' essential-edge predicate, as a bitset over edge indexes.
@@ -215,8 +276,6 @@ fn is_essential(s: &Snapshot, page_owned: &FixedBitSet, weakmaps: &WeakMapEdges,
 pub struct EssentialGraph<'a> {
     /// Snapshot.
     pub snap: &'a Snapshot,
-    /// Retainers.
-    pub ret: &'a Retainers,
     /// Essential edges.
     pub essential: &'a FixedBitSet,
 }
@@ -232,16 +291,6 @@ impl DomGraph for EssentialGraph<'_> {
     #[inline]
     fn out_target(&self, e: usize) -> Option<u32> {
         self.essential.contains(e).then(|| self.snap.edge_to[e])
-    }
-    #[inline]
-    fn in_range(&self, v: u32) -> Range<usize> {
-        self.ret.slots(v)
-    }
-    #[inline]
-    fn in_source(&self, k: usize) -> Option<u32> {
-        self.essential
-            .contains(self.ret.edge[k] as usize)
-            .then(|| self.ret.src[k])
     }
 }
 
@@ -260,19 +309,27 @@ pub struct DominatorTree {
 
 impl DominatorTree {
     /// Compute on a snapshot whose self sizes are already adjusted.
-    pub fn compute(s: &Snapshot, ret: &Retainers, essential: &FixedBitSet) -> DominatorTree {
-        let g = EssentialGraph {
-            snap: s,
-            ret,
-            essential,
-        };
-        let mut idom = semi_nca(&g, s.root, true);
+    pub fn compute(s: &Snapshot, essential: &FixedBitSet) -> DominatorTree {
+        let g = EssentialGraph { snap: s, essential };
+        let Dominators { mut idom, order } = semi_nca(&g, s.root, true);
+        let t = Phase::start("  retained");
         let n = s.node_count();
-        for d in idom.iter_mut() {
-            if *d == NONE {
-                *d = s.root;
+        // Retained sizes: reverse preorder visits every node after everything it dominates.
+        let mut retained: Vec<u64> = s.node_self.iter().map(|&x| x as u64).collect();
+        for &v in order[1..].iter().rev() {
+            let d = idom[v as usize] as usize;
+            retained[d] += retained[v as usize];
+        }
+        drop(order);
+        t.done();
+        // Nodes never reached (unreachable cycles): dominated by the root, retain only themselves.
+        for v in 0..n {
+            if idom[v] == NONE {
+                idom[v] = s.root;
+                retained[s.root as usize] += retained[v];
             }
         }
+        let t = Phase::start("  children");
         // Children CSR (ordinal order inside each parent).
         let mut first = vec![0u32; n + 1];
         for (v, &d) in idom.iter().enumerate() {
@@ -283,29 +340,17 @@ impl DominatorTree {
         for i in 0..n {
             first[i + 1] += first[i];
         }
-        let mut next = first.clone();
         let mut children = vec![0u32; n.saturating_sub(1)];
-        for (v, &d) in idom.iter().enumerate() {
-            if v as u32 != s.root {
-                children[next[d as usize] as usize] = v as u32;
-                next[d as usize] += 1;
+        {
+            let mut next = first.clone();
+            for (v, &d) in idom.iter().enumerate() {
+                if v as u32 != s.root {
+                    children[next[d as usize] as usize] = v as u32;
+                    next[d as usize] += 1;
+                }
             }
         }
-        drop(next);
-        // Retained sizes: post-order over the tree (children before parents).
-        let mut retained: Vec<u64> = s.node_self.iter().map(|&x| x as u64).collect();
-        let mut order: Vec<u32> = Vec::with_capacity(n);
-        let mut stack = vec![s.root];
-        while let Some(v) = stack.pop() {
-            order.push(v);
-            stack.extend_from_slice(&children[first[v as usize] as usize..first[v as usize + 1] as usize]);
-        }
-        for &v in order.iter().rev() {
-            if v != s.root {
-                let d = idom[v as usize] as usize;
-                retained[d] += retained[v as usize];
-            }
-        }
+        t.done();
         DominatorTree {
             idom,
             retained,
@@ -317,6 +362,34 @@ impl DominatorTree {
     /// Nodes `v` immediately dominates.
     pub fn children(&self, v: u32) -> &[u32] {
         &self.children[self.first[v as usize] as usize..self.first[v as usize + 1] as usize]
+    }
+
+    /// Members (`member_class[v] != NONE`, classes `0..classes`) that have no proper dominator-tree ancestor in
+    /// the same class: their retained sizes add up without double counting. O(V), iterative.
+    pub fn top_level_members(&self, root: u32, member_class: &[u32], classes: usize) -> FixedBitSet {
+        let mut out = FixedBitSet::with_capacity(member_class.len());
+        let mut active = vec![0u32; classes];
+        let mut stack: Vec<(u32, bool)> = vec![(root, false)];
+        while let Some((v, exiting)) = stack.pop() {
+            let c = member_class[v as usize];
+            if exiting {
+                if c != NONE {
+                    active[c as usize] -= 1;
+                }
+                continue;
+            }
+            if c != NONE {
+                if active[c as usize] == 0 {
+                    out.insert(v as usize);
+                }
+                active[c as usize] += 1;
+            }
+            stack.push((v, true));
+            for &ch in self.children(v) {
+                stack.push((ch, false));
+            }
+        }
+        out
     }
 
     /// Per-class retained sizes: Σ retained over members with self > 0 that have no proper dominator-tree

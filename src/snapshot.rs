@@ -124,8 +124,15 @@ impl Snapshot {
         t.done();
         let nf = header.node_field_count;
         let ef = header.edge_field_count;
-        let n = node_plan.expect(nf, header.node_count, "node", nr.start)?;
-        let m = edge_plan.expect(ef, header.edge_count, "edge", er.start)?;
+        // A count mismatch is often a syntax error (a stray comma adds a value): report that one, where it is.
+        let syntax_first =
+            |plan: &ArrayPlan, e: ParseError| plan.parse(d, 1, |_, _, _| Ok(()), |_| {}).err().unwrap_or(e);
+        let n = node_plan
+            .expect(nf, header.node_count, "node", nr.start)
+            .map_err(|e| syntax_first(&node_plan, e))?;
+        let m = edge_plan
+            .expect(ef, header.edge_count, "edge", er.start)
+            .map_err(|e| syntax_first(&edge_plan, e))?;
         to_u32(n, "nodes", "nodes", nr.start)?;
         to_u32(m, "edges", "edges", er.start)?;
         if header.root_index % nf as u64 != 0 || header.root_index / nf as u64 >= n.max(1) as u64 {
@@ -252,18 +259,29 @@ impl Snapshot {
 
         // String indexes.
         let ns = strings.len() as u32;
-        if let Some(i) = node_name.par_iter().position_first(|&s| s >= ns) {
+        // Vectorisable chunk scans; the exact position is looked up only on failure.
+        const BLOCK: usize = 1 << 16;
+        let nodes_ok = node_name
+            .par_chunks(BLOCK)
+            .all(|c| c.iter().fold(true, |ok, &x| ok & (x < ns)));
+        if !nodes_ok {
+            let i = node_name.iter().position(|&x| x >= ns).unwrap_or(0);
             return Err(ParseError::new(
                 "nodes",
                 node_plan.offset_of(d, i * nf + header.node_name),
                 format!("node name {} is not an index into the {ns} strings", node_name[i]),
             ));
         }
-        let kinds = &header.edge_kinds;
-        if let Some(e) = (0..m)
-            .into_par_iter()
-            .position_first(|e| !kinds[edge_type[e] as usize].has_index_name() && edge_name[e] >= ns)
-        {
+        let index_named: Vec<bool> = header.edge_kinds.iter().map(|k| k.has_index_name()).collect();
+        let mut index_mask = [false; 256];
+        index_mask[..index_named.len()].copy_from_slice(&index_named);
+        let bad_edge = |t: u8, x: u32| !index_mask[t as usize] & (x >= ns);
+        let edges_ok = edge_name
+            .par_chunks(BLOCK)
+            .zip(edge_type.par_chunks(BLOCK))
+            .all(|(names, types)| names.iter().zip(types).fold(true, |ok, (&x, &t)| ok & !bad_edge(t, x)));
+        if !edges_ok {
+            let e = (0..m).position(|e| bad_edge(edge_type[e], edge_name[e])).unwrap_or(0);
             return Err(ParseError::new(
                 "edges",
                 edge_plan.offset_of(d, e * ef + header.edge_name),
@@ -383,6 +401,15 @@ impl Snapshot {
     /// Edge type name as in meta.
     pub fn edge_type_name(&self, e: usize) -> &str {
         &self.header.edge_type_names[self.edge_type[e] as usize]
+    }
+
+    /// Every string index whose text is `b` (V8 deduplicates strings, so usually one or none). Lets hot loops
+    /// compare names by index instead of by bytes.
+    pub fn string_ids(&self, b: &[u8]) -> Vec<u32> {
+        (0..self.strings.len() as u32)
+            .into_par_iter()
+            .filter(|&i| self.strings.bytes(i as usize) == b)
+            .collect()
     }
 
     /// Index of the first string equal to `b`.

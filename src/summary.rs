@@ -140,6 +140,9 @@ pub fn totals(a: &Analysis, rows: &[ClassRow]) -> Totals {
 /// `calculateStatistics` + the UI's pie.
 pub fn statistics(a: &Analysis) -> Statistics {
     let s = &a.snap;
+    let elements = ElementsRetainers::new(a);
+    let array = s.string_ids(b"Array");
+    let buffer_data = s.string_ids(b"system / JSArrayBufferData");
     let mut native = s.header.extra_native_bytes;
     let (mut typed, mut code, mut strings, mut arrays, mut system) = (0u64, 0u64, 0u64, 0u64, 0u64);
     for o in 0..s.node_count() as u32 {
@@ -148,13 +151,13 @@ pub fn statistics(a: &Analysis) -> Statistics {
             NodeKind::Hidden => system += sz,
             NodeKind::Native => {
                 native += sz;
-                if s.name_bytes(o) == b"system / JSArrayBufferData" {
+                if buffer_data.contains(&s.node_name[o as usize]) {
                     typed += sz;
                 }
             }
             NodeKind::Code => code += sz,
             NodeKind::String | NodeKind::ConsString | NodeKind::SlicedString => strings += sz,
-            _ if s.name_bytes(o) == b"Array" => arrays += array_size(a, o),
+            _ if array.contains(&s.node_name[o as usize]) => arrays += array_size(a, &elements, o),
             _ => {}
         }
     }
@@ -172,19 +175,66 @@ pub fn statistics(a: &Analysis) -> Statistics {
     }
 }
 
+/// The `elements` store an array points to (its first internal edge named `elements`).
+fn elements_of(s: &crate::snapshot::Snapshot, o: u32) -> Option<u32> {
+    s.edges(o)
+        .find(|&e| s.edge_kind(e) == crate::header::EdgeKind::Internal && s.edge_name_bytes(e) == b"elements")
+        .map(|e| s.edge_to[e])
+}
+
+/// Retainer counts of the `elements` stores of `Array` nodes only (one parallel pass over the edges), so the
+/// Statistics view needs no reverse graph.
+struct ElementsRetainers {
+    counts: rustc_hash::FxHashMap<u32, u32>,
+}
+
+impl ElementsRetainers {
+    fn new(a: &Analysis) -> Self {
+        let s = &a.snap;
+        let mut marked = fixedbitset::FixedBitSet::with_capacity(s.node_count());
+        let array = s.string_ids(b"Array");
+        for o in 0..s.node_count() as u32 {
+            if !matches!(s.kind(o), NodeKind::Hidden | NodeKind::Native | NodeKind::Code)
+                && !matches!(
+                    s.kind(o),
+                    NodeKind::String | NodeKind::ConsString | NodeKind::SlicedString
+                )
+                && array.contains(&s.node_name[o as usize])
+            {
+                if let Some(t) = elements_of(s, o) {
+                    marked.insert(t as usize);
+                }
+            }
+        }
+        let counts = s
+            .edge_to
+            .par_chunks(1 << 20)
+            .fold(rustc_hash::FxHashMap::default, |mut m, chunk| {
+                for &t in chunk {
+                    if marked.contains(t as usize) {
+                        *m.entry(t).or_insert(0u32) += 1;
+                    }
+                }
+                m
+            })
+            .reduce(rustc_hash::FxHashMap::default, |mut x, y| {
+                for (k, v) in y {
+                    *x.entry(k).or_insert(0) += v;
+                }
+                x
+            });
+        ElementsRetainers { counts }
+    }
+}
+
 /// `calculateArraySize`: the array's self size plus its `elements` store if nothing else retains it.
-fn array_size(a: &Analysis, o: u32) -> u64 {
+fn array_size(a: &Analysis, el: &ElementsRetainers, o: u32) -> u64 {
     let s = &a.snap;
     let mut size = s.node_self[o as usize] as u64;
-    for e in s.edges(o) {
-        if s.edge_kind(e) != crate::header::EdgeKind::Internal || s.edge_name_bytes(e) != b"elements" {
-            continue;
-        }
-        let t = s.edge_to[e];
-        if a.retainers.slots(t).len() == 1 {
+    if let Some(t) = elements_of(s, o) {
+        if el.counts.get(&t) == Some(&1) {
             size += s.node_self[t as usize] as u64;
         }
-        break;
     }
     size
 }

@@ -13,6 +13,8 @@
 
 use std::collections::HashMap;
 
+use rustc_hash::FxHashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::jsstr;
@@ -100,8 +102,17 @@ pub fn shorten_tag(n: &str) -> String {
     n.to_string()
 }
 
-fn is_plain(s: &Snapshot, o: u32) -> bool {
-    s.kind(o) == NodeKind::Object && s.name_bytes(o) == b"Object"
+/// String indexes of `"Object"`: plain objects are `object` nodes with that name.
+struct PlainTest(Vec<u32>);
+
+impl PlainTest {
+    fn new(s: &Snapshot) -> Self {
+        PlainTest(s.string_ids(b"Object"))
+    }
+    #[inline]
+    fn is_plain(&self, s: &Snapshot, o: u32) -> bool {
+        s.kind(o) == NodeKind::Object && self.0.contains(&s.node_name[o as usize])
+    }
 }
 
 /// `inferInterfaceDefinitions`: candidate `{a, b}` names from plain objects' property edges.
@@ -109,8 +120,9 @@ pub fn infer_interfaces(s: &Snapshot) -> Vec<InterfaceDefinition> {
     let mut order: Vec<InterfaceDefinition> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut plain = 0u64;
+    let test = PlainTest::new(s);
     for o in 0..s.node_count() as u32 {
-        if !is_plain(s, o) {
+        if !test.is_plain(s, o) {
             continue;
         }
         plain += 1;
@@ -170,6 +182,32 @@ fn format_property(en: &[u8]) -> String {
     }
 }
 
+/// `applyInterfaceDefinitions` for one plain object: the definition with the most properties whose sorted
+/// property list is a sub-multiset of the object's sorted property-edge names; ties go to the earliest.
+fn best_definition(s: &Snapshot, props: &[u32], sorted_defs: &[Vec<&[u8]>]) -> Option<usize> {
+    let mut names: Vec<&[u8]> = props.iter().map(|&p| s.strings.bytes(p as usize)).collect();
+    names.sort_by(|a, b| jsstr::cmp(a, b));
+    let mut best: Option<usize> = None;
+    for (i, d) in sorted_defs.iter().enumerate() {
+        let mut j = 0;
+        for &p in &names {
+            if j >= d.len() {
+                break;
+            }
+            if p == d[j] {
+                j += 1;
+            }
+        }
+        if j != d.len() {
+            continue;
+        }
+        if best.is_none_or(|b| d.len() > sorted_defs[b].len()) {
+            best = Some(i);
+        }
+    }
+    best
+}
+
 /// Compute every node's class with the given interface definitions (`None`: infer them from `s`).
 /// `locations` maps node ordinal -> (script, line, column), the last record winning as in DevTools.
 pub fn classify(s: &Snapshot, defs: &[InterfaceDefinition]) -> Classes {
@@ -192,64 +230,85 @@ pub fn classify(s: &Snapshot, defs: &[InterfaceDefinition]) -> Classes {
         table: Vec::new(),
         by_key: HashMap::new(),
     };
-    let mut by_type_name: HashMap<(u8, u32), u32> = HashMap::new();
-    let mut by_shape: HashMap<Vec<u32>, Option<usize>> = HashMap::new();
+    // Fast paths: classes of non-object/native kinds depend only on the type; object/native classes on the
+    // name string (dense tables indexed by string); plain objects on their property list (cached per
+    // unsorted list: objects of one hidden class share it); objects with a location on (location, name).
+    let ntypes = s.header.node_kinds.len();
+    let mut by_type: Vec<u32> = vec![NO_CLASS; ntypes];
+    let mut by_name: [Vec<u32>; 2] = [vec![NO_CLASS; s.strings.len()], vec![NO_CLASS; s.strings.len()]];
+    let mut has_loc = fixedbitset::FixedBitSet::with_capacity(n);
+    for l in &s.locations {
+        has_loc.insert(l.node as usize);
+    }
+    let mut by_shape: FxHashMap<Vec<u32>, Option<usize>> = FxHashMap::default();
+    let mut by_def: Vec<u32> = vec![NO_CLASS; defs.len()];
+    let mut by_loc: FxHashMap<(u32, u32, u32, Option<usize>, u32), u32> = FxHashMap::default();
+    let mut props: Vec<u32> = Vec::new();
+    let plain = PlainTest::new(s);
     for o in 0..n as u32 {
         let ou = o as usize;
         let kind = s.kind(o);
-        let name: Option<String> = if is_plain(s, o) && !defs.is_empty() {
-            // Sorted property-edge names (all property edges, __proto__ included).
-            let mut props: Vec<u32> = s
-                .edges(o)
-                .filter(|&e| s.edge_kind(e) == EdgeKind::Property)
-                .map(|e| s.edge_name[e])
-                .collect();
-            props.sort_by(|&a, &b| jsstr::cmp(s.strings.bytes(a as usize), s.strings.bytes(b as usize)));
-            let best = *by_shape.entry(props).or_insert_with_key(|props| {
-                let mut best: Option<usize> = None;
-                for (i, d) in sorted_defs.iter().enumerate() {
-                    let mut j = 0;
-                    for &p in props.iter() {
-                        if j >= d.len() {
-                            break;
-                        }
-                        if s.strings.bytes(p as usize) == d[j] {
-                            j += 1;
-                        }
-                    }
-                    if j != d.len() {
-                        continue;
-                    }
-                    if best.is_none_or(|b| d.len() > sorted_defs[b].len()) {
-                        best = Some(i);
-                    }
+        let named = matches!(kind, NodeKind::Object | NodeKind::Native);
+        let def: Option<usize> = if named && !defs.is_empty() && plain.is_plain(s, o) {
+            props.clear();
+            props.extend(
+                s.edges(o)
+                    .filter(|&e| s.edge_kind(e) == EdgeKind::Property)
+                    .map(|e| s.edge_name[e]),
+            );
+            match by_shape.get(props.as_slice()) {
+                Some(&b) => b,
+                None => {
+                    let b = best_definition(s, &props, &sorted_defs);
+                    by_shape.insert(props.clone(), b);
+                    b
                 }
-                best
-            });
-            best.map(|b| defs[b].name.clone())
+            }
         } else {
             None
         };
-        let loc = if kind == NodeKind::Object { locs.get(&o) } else { None };
-        out.of_node[ou] = match (name, loc) {
-            (None, None) => {
-                let k = (s.node_type[ou], s.node_name[ou]);
-                if let Some(&c) = by_type_name.get(&k) {
-                    c
-                } else {
+        let loc = if kind == NodeKind::Object && has_loc.contains(ou) {
+            locs.get(&o)
+        } else {
+            None
+        };
+        out.of_node[ou] = match (def, loc) {
+            (None, None) if !named => {
+                let t = s.node_type[ou] as usize;
+                if by_type[t] == NO_CLASS {
                     let name = base_class_name(s, o);
-                    let c = out.intern(format!(",{name}"), &name);
-                    by_type_name.insert(k, c);
-                    c
+                    by_type[t] = out.intern(format!(",{name}"), &name);
                 }
+                by_type[t]
             }
-            (name, loc) => {
-                let name = name.unwrap_or_else(|| base_class_name(s, o));
-                let key = match loc {
-                    Some((sc, l, c)) => format!("{sc},{l},{c},{name}"),
-                    None => format!(",{name}"),
-                };
-                out.intern(key, &name)
+            (None, None) => {
+                let table = &mut by_name[(kind == NodeKind::Native) as usize];
+                let k = s.node_name[ou] as usize;
+                if table[k] == NO_CLASS {
+                    let name = base_class_name(s, o);
+                    table[k] = out.intern(format!(",{name}"), &name);
+                }
+                table[k]
+            }
+            (Some(d), None) => {
+                if by_def[d] == NO_CLASS {
+                    by_def[d] = out.intern(format!(",{}", defs[d].name), &defs[d].name);
+                }
+                by_def[d]
+            }
+            (def, Some(&(sc, l, c))) => {
+                let k = (sc, l, c, def, s.node_name[ou]);
+                if let Some(&cls) = by_loc.get(&k) {
+                    cls
+                } else {
+                    let name = match def {
+                        Some(d) => defs[d].name.clone(),
+                        None => base_class_name(s, o),
+                    };
+                    let cls = out.intern(format!("{sc},{l},{c},{name}"), &name);
+                    by_loc.insert(k, cls);
+                    cls
+                }
             }
         };
     }

@@ -223,6 +223,8 @@ pub fn reattribute_shallow_sizes(s: &mut Snapshot) -> Result<(), String> {
 pub struct WeakMapEdges {
     /// String index -> (table id, id of the duplicated part shared by the pair's two edges).
     by_string: HashMap<u32, (u64, u32)>,
+    /// Quick negative test: string indexes present in `by_string`.
+    is_pair_name: FixedBitSet,
 }
 
 impl WeakMapEdges {
@@ -250,13 +252,23 @@ impl WeakMapEdges {
                 by_string.insert(i as u32, (table, dup));
             }
         }
-        WeakMapEdges { by_string }
+        let mut is_pair_name = FixedBitSet::with_capacity(s.strings.len());
+        for &i in by_string.keys() {
+            is_pair_name.insert(i as usize);
+        }
+        WeakMapEdges {
+            by_string,
+            is_pair_name,
+        }
     }
 
     /// For an `internal` edge, its (table id, duplicated-part id) if its name is a WeakMap pair name.
     #[inline]
     pub fn get(&self, s: &Snapshot, e: usize) -> Option<(u64, u32)> {
-        if self.by_string.is_empty() || s.edge_kind(e) != EdgeKind::Internal {
+        if self.by_string.is_empty()
+            || s.edge_kind(e) != EdgeKind::Internal
+            || !self.is_pair_name.contains(s.edge_name[e] as usize)
+        {
             return None;
         }
         self.by_string.get(&s.edge_name[e]).copied()
@@ -276,14 +288,15 @@ pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Vec<i32> {
     let n = s.node_count();
     let mut dist = vec![NO_DISTANCE; n];
     let mut pending: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let native_context = s.string_ids(b"system / NativeContext");
+    let map_descriptors = s.string_ids(b"(map descriptors)");
     let mut filter = |o: u32, e: usize| -> bool {
+        let name = s.node_name[o as usize];
         match s.kind(o) {
-            NodeKind::Hidden
-                if s.name_bytes(o) == b"system / NativeContext" && s.edge_name_bytes(e) == b"sloppy_function_map" =>
-            {
+            NodeKind::Hidden if native_context.contains(&name) && s.edge_name_bytes(e) == b"sloppy_function_map" => {
                 return false;
             }
-            NodeKind::Array if s.name_bytes(o) == b"(map descriptors)" => {
+            NodeKind::Array if map_descriptors.contains(&name) => {
                 let idx = if s.edge_kind(e).has_index_name() {
                     Some(s.edge_name[e] as i64)
                 } else {
