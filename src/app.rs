@@ -8,6 +8,7 @@ use anyhow::Result;
 use crate::analysis::Analysis;
 use crate::cli::{Cli, Command};
 use crate::commands;
+use crate::devtools::classes::InterfaceDefinition;
 use crate::snapshot::Snapshot;
 
 /// How a run ended.
@@ -23,11 +24,22 @@ pub enum Outcome {
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
     match cli.command {
         Command::Summary(a) => commands::summary::run(a, out),
+        Command::Top(a) => commands::top::run(a, out),
+        Command::Retainers(a) => commands::retainers::run(a, out),
+        Command::Tree(a) => commands::tree::run(a, out),
+        Command::Nodes(a) => commands::nodes::run(a, out),
+        Command::Diff(a) => commands::diff::run(a, out),
     }
 }
 
 /// Load and analyse a snapshot (every DevTools pass, dominators included).
 pub fn load(path: &std::path::Path) -> Result<Analysis> {
+    load_with(path, None)
+}
+
+/// Load and analyse a snapshot, classifying plain objects with `interfaces` (see
+/// [`Analysis::with_interfaces`]). Errors name the file.
+pub fn load_with(path: &std::path::Path, interfaces: Option<&[InterfaceDefinition]>) -> Result<Analysis> {
     let snap = Snapshot::open(path)?;
-    Ok(Analysis::new(snap)?)
+    Analysis::with_interfaces(snap, interfaces).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

@@ -24,6 +24,16 @@ pub struct Cli {
 pub enum Command {
     /// Per-constructor summary, totals and the Statistics view (DevTools' Summary view).
     Summary(SummaryArgs),
+    /// The largest objects by retained size, with the shortest path that holds each.
+    Top(TopArgs),
+    /// Why an object is alive: retaining paths, dominator chain, direct retainers (DevTools' Retainers view).
+    Retainers(RetainersArgs),
+    /// The dominator tree, largest children first, from the root or an object.
+    Tree(TreeArgs),
+    /// What grew between snapshots of one process, what holds it, which leak pattern it is; CI thresholds.
+    Diff(DiffArgs),
+    /// Every node as NDJSON or CSV: id, type, name, self and retained size, dominator id, distance.
+    Nodes(NodesArgs),
 }
 
 /// Sort keys for class tables.
@@ -58,4 +68,111 @@ pub struct SummaryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// `heapsnap top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    /// The snapshot (`.heapsnapshot`, `.heapsnapshot.gz`, or `-` for standard input).
+    pub file: PathBuf,
+    /// Show the N largest objects.
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `heapsnap retainers`.
+#[derive(Debug, Args)]
+pub struct RetainersArgs {
+    /// The snapshot (`.heapsnapshot`, `.heapsnapshot.gz`, or `-` for standard input).
+    pub file: PathBuf,
+    /// The object's id as DevTools shows it (`@123`, or `123`).
+    #[arg(value_name = "@ID", value_parser = crate::commands::retainers::parse_node_id,
+          required_unless_present = "class", conflicts_with = "class")]
+    pub id: Option<u32>,
+    /// Instead of an id: the largest instance (by retained size) of this class (constructor) name.
+    #[arg(long, value_name = "NAME")]
+    pub class: Option<String>,
+    /// Show the K shortest retaining paths.
+    #[arg(long, value_name = "K", default_value_t = 3)]
+    pub paths: usize,
+    /// Show at most N direct retainers (the JSON `total` counts all of them).
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 20)]
+    pub limit: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `heapsnap tree`.
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// The snapshot (`.heapsnapshot`, `.heapsnapshot.gz`, or `-` for standard input).
+    pub file: PathBuf,
+    /// Start at this object (`@123`) instead of the root.
+    #[arg(value_name = "@ID", value_parser = crate::commands::retainers::parse_node_id)]
+    pub id: Option<u32>,
+    /// Levels shown below the start.
+    #[arg(long, value_name = "D", default_value_t = 3)]
+    pub depth: usize,
+    /// Hide children retaining less than this (`1024`, `500kB`, `1MB`, `2MiB`).
+    #[arg(long, value_name = "SIZE", value_parser = crate::commands::tree::parse_size, default_value = "0")]
+    pub min_size: u64,
+    /// Show at most N children per node (the rest are summed up in one line).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_children: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Output formats of `heapsnap nodes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NodesFormat {
+    /// One JSON object per line.
+    Ndjson,
+    /// Comma-separated values with a header line.
+    Csv,
+}
+
+/// `heapsnap nodes`.
+#[derive(Debug, Args)]
+pub struct NodesArgs {
+    /// The snapshot (`.heapsnapshot`, `.heapsnapshot.gz`, or `-` for standard input).
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = NodesFormat::Ndjson)]
+    pub format: NodesFormat,
+}
+
+/// `heapsnap diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Two or more snapshots of one process, oldest first (with three or more: objects allocated between the
+    /// first two that are still alive in the last, and growth across the series).
+    #[arg(required = true, num_args = 2..)]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Class rows shown in table and Markdown output (JSON has every row).
+    #[arg(long, short = 'n', default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    /// Exit 1 when METRIC>VALUE (or >=): `findings`, a class metric (`retained_delta`, `size_delta`,
+    /// `delta_count`, `new_count`, `surviving_count`, `surviving_size`: the largest over classes) or
+    /// `total.size_delta`, `total.new_count`, `total.alloc_size`, `total.surviving_count`,
+    /// `total.surviving_size`. Sizes take units: `retained_delta>1MB`. Repeatable.
+    #[arg(long, value_name = "EXPR")]
+    pub fail_on: Vec<String>,
+    /// JSON budget of per-class limits: {"default": {"retained_delta": "1MB"}, "classes": {"Foo": {"delta_count": 0}}}.
+    #[arg(long, value_name = "FILE")]
+    pub budget: Option<PathBuf>,
+    /// Ignore findings and classes matching `class:REGEX` or `path:REGEX` (holder path). Repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub suppress: Vec<String>,
+    /// Minimum growth in objects per step for a leak finding.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub min_count: u64,
 }

@@ -9,16 +9,20 @@
 
 pub mod analysis;
 pub mod app;
+pub mod ci;
 pub mod cli;
 pub mod commands;
 pub mod devtools;
+pub mod diff;
 pub mod dominators;
 pub mod error;
 pub mod graph;
 pub mod header;
 pub mod input;
 pub mod numbers;
+pub mod paths;
 pub mod report;
+pub mod rules;
 pub mod scan;
 pub mod snapshot;
 pub mod strings;

@@ -2,7 +2,11 @@
 //! rendered as a terminal table (comfy-table, human sizes), JSON (exact bytes) or Markdown (for pull requests)
 //! through the [`Render`] trait, one file per report kind. Rows are sorted before they get here.
 
+pub mod diff;
+pub mod retainers;
 pub mod summary;
+pub mod top;
+pub mod tree;
 
 use std::io::Write;
 

@@ -1,0 +1,142 @@
+//! What holds an object: shortest retaining paths from the user roots over essential edges, folded into
+//! signatures that group thousands of objects into one line (`global > requestLog (Array) > [*] > Entry`).
+//!
+//! [`Holders::new`] runs one BFS over essential edges (the edges dominators use), first from the user roots
+//! (the root's non-synthetic children, e.g. `global`), then from the root for what only system roots reach,
+//! and keeps the BFS parent edge of every node (4 bytes per node). A path is then a walk up parents.
+//! Folding: element and hidden edges, and edges named by a number (hash table slots), become `[*]`; hops into V8 backing stores (internal edges to `hidden` or
+//! `array` nodes, a closure's `context`) are skipped, so `Map > table > [12]` reads `Map > [*]`.
+
+use std::collections::VecDeque;
+
+use crate::analysis::Analysis;
+use crate::devtools::is_user_root;
+use crate::dominators::NONE;
+use crate::header::{EdgeKind, NodeKind};
+
+/// BFS parents over essential edges.
+#[derive(Debug, Clone)]
+pub struct Holders {
+    /// Parent edge of every node (`NONE` for BFS roots and unreached nodes).
+    pub parent_edge: Vec<u32>,
+    /// Parent node (valid where `parent_edge != NONE`).
+    pub parent: Vec<u32>,
+}
+
+/// Longest path walked.
+const MAX_STEPS: usize = 48;
+
+impl Holders {
+    /// Run the BFS on `an`.
+    pub fn new(an: &Analysis) -> Holders {
+        let s = &an.snap;
+        let n = s.node_count();
+        let mut parent_edge = vec![NONE; n];
+        let mut parent = vec![NONE; n];
+        let mut seen = fixedbitset::FixedBitSet::with_capacity(n);
+        let mut queue = VecDeque::new();
+        seen.insert(s.root as usize);
+        for e in s.edges(s.root) {
+            let c = s.edge_to[e];
+            if is_user_root(s, c) && !seen.contains(c as usize) {
+                seen.insert(c as usize);
+                queue.push_back(c);
+            }
+        }
+        let mut bfs = |queue: &mut VecDeque<u32>, seen: &mut fixedbitset::FixedBitSet| {
+            while let Some(u) = queue.pop_front() {
+                for e in s.edges(u) {
+                    if !an.essential.contains(e) {
+                        continue;
+                    }
+                    let c = s.edge_to[e];
+                    if seen.contains(c as usize) {
+                        continue;
+                    }
+                    seen.insert(c as usize);
+                    parent_edge[c as usize] = e as u32;
+                    parent[c as usize] = u;
+                    queue.push_back(c);
+                }
+            }
+        };
+        bfs(&mut queue, &mut seen);
+        queue.push_back(s.root);
+        bfs(&mut queue, &mut seen);
+        Holders { parent_edge, parent }
+    }
+
+    /// The nodes from the BFS root down to `v` (inclusive), at most `MAX_STEPS` + 1 of them.
+    pub fn chain(&self, v: u32) -> Vec<u32> {
+        let mut out = vec![v];
+        let mut x = v;
+        while self.parent_edge[x as usize] != NONE && out.len() <= MAX_STEPS {
+            x = self.parent[x as usize];
+            out.push(x);
+        }
+        out.reverse();
+        out
+    }
+
+    /// Folded path text of `v` (see the module docs). With `include_self`, ends with `v`'s own class.
+    pub fn signature(&self, an: &Analysis, v: u32, include_self: bool) -> String {
+        let s = &an.snap;
+        let chain = self.chain(v);
+        let mut parts: Vec<String> = Vec::with_capacity(chain.len() + 1);
+        let first = chain[0];
+        let truncated = self.parent_edge[first as usize] != NONE;
+        // Paths that only system roots reach start at the root: begin at its child ("(GC roots)").
+        let skip = usize::from(!truncated && first == s.root && chain.len() > 2);
+        let head = chain[skip];
+        parts.push(if truncated {
+            "…".to_string()
+        } else {
+            node_label(an, head)
+        });
+        let last = chain.len() - 1;
+        for (k, &node) in chain.iter().enumerate().skip(1 + skip) {
+            let e = self.parent_edge[node as usize] as usize;
+            let kind = s.edge_kind(e);
+            let target = s.kind(node);
+            let backing = matches!(kind, EdgeKind::Internal | EdgeKind::Hidden)
+                && (matches!(target, NodeKind::Hidden | NodeKind::Array)
+                    || (kind == EdgeKind::Internal && s.edge_name_bytes(e) == b"context"));
+            if backing && k != last {
+                continue;
+            }
+            let name = s.edge_name_bytes(e);
+            let numeric = !name.is_empty() && name.iter().all(u8::is_ascii_digit);
+            let label = match kind {
+                EdgeKind::Element | EdgeKind::Hidden => "[*]".to_string(),
+                _ if numeric => "[*]".to_string(),
+                _ => s.edge_name_text(e),
+            };
+            if k == last {
+                parts.push(label);
+                if include_self {
+                    parts.push(node_label(an, node));
+                }
+            } else {
+                parts.push(format!("{label} ({})", node_label(an, node)));
+            }
+        }
+        parts.join(" > ")
+    }
+}
+
+/// How a node appears in a path: its class name, `name()` for closures, the name of synthetic roots.
+pub fn node_label(an: &Analysis, v: u32) -> String {
+    let s = &an.snap;
+    match s.kind(v) {
+        NodeKind::Synthetic => s.name(v).into_owned(),
+        NodeKind::Closure => {
+            let n = s.name(v);
+            if n.is_empty() {
+                "(anonymous)()".into()
+            } else {
+                format!("{n}()")
+            }
+        }
+        _ => an.classes.table[an.classes.of_node[v as usize] as usize].name.clone(),
+    }
+}

@@ -1,0 +1,401 @@
+//! `heapsnap diff`: the Comparison view (DevTools-exact), retained-size deltas, survival across a series of
+//! snapshots, what holds the growth (clusters of retaining paths), and the leak rules.
+//!
+//! Pipeline of [`run`]: load the last snapshot, then the others classified with its interface definitions
+//! (as DevTools' Comparison view does) -> map class keys to one table -> sort each snapshot's ids once ->
+//! compare S0 with S1 ([`compare`]) -> survivors of S1's new objects in the last snapshot -> BFS holders in
+//! the last snapshot ([`holders`]) -> clusters of the growing classes -> rules ([`crate::rules`]) -> report.
+//! Snapshots of different processes share no ids: the report says so and compares aggregates by class.
+
+pub mod compare;
+pub mod holders;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Analysis;
+use crate::dominators::NONE;
+use crate::rules::{self, DiffContext, Finding, RuleOptions};
+use crate::summary::SCHEMA_VERSION;
+use crate::timing::Phase;
+use compare::{ClassMap, Comparison};
+use holders::Holders;
+
+/// How objects were matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// By node id (snapshots of one process).
+    Ids,
+    /// By class aggregates only (snapshots of different processes: no common ids).
+    Aggregate,
+}
+
+/// One row of the comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffClassRow {
+    /// Class key.
+    pub key: String,
+    /// Class name.
+    pub name: String,
+    /// New objects (S1 vs S0).
+    pub new_count: u64,
+    /// Deleted objects.
+    pub deleted_count: u64,
+    /// new − deleted.
+    pub delta_count: i64,
+    /// Σ self of new objects.
+    pub alloc_size: u64,
+    /// Σ self of deleted objects.
+    pub freed_size: u64,
+    /// alloc − freed.
+    pub size_delta: i64,
+    /// Class retained size in the last snapshot − in the first.
+    pub retained_delta: i64,
+    /// Object count of the class in each snapshot.
+    pub counts: Vec<u64>,
+    /// Objects new in S1 still alive in the last snapshot (the same as `new_count` for two snapshots).
+    pub surviving_count: u64,
+    /// Their Σ self size in the last snapshot.
+    pub surviving_size: u64,
+    /// The count grew at every step of the series.
+    pub monotonic: bool,
+}
+
+/// A group of surviving new objects of one class with the same folded retaining path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// Class name of the objects.
+    pub class: String,
+    /// Folded retaining path from a root to the objects.
+    pub holder: String,
+    /// Objects.
+    pub count: u64,
+    /// Σ self size.
+    pub self_size: u64,
+    /// Σ retained size of members not dominated by another member of the same class.
+    pub retained_size: u64,
+    /// One member (`@id`).
+    pub example_id: u32,
+}
+
+/// Totals of a diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffTotals {
+    /// Total size of the first snapshot.
+    pub before_size: u64,
+    /// Total size of the last snapshot.
+    pub after_size: u64,
+    /// after − before.
+    pub size_delta: i64,
+    /// Σ new over rows.
+    pub new_count: u64,
+    /// Σ deleted over rows.
+    pub deleted_count: u64,
+    /// Σ alloc over rows.
+    pub alloc_size: u64,
+    /// Σ freed over rows.
+    pub freed_size: u64,
+    /// Surviving new objects (all classes).
+    pub surviving_count: u64,
+    /// Their Σ self size.
+    pub surviving_size: u64,
+    /// Sized objects whose id is in both S0 and S1.
+    pub common_objects: u64,
+}
+
+/// Everything `heapsnap diff` reports (before CI thresholds).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DiffReport {
+    /// Schema version.
+    pub schema_version: u32,
+    /// The snapshots, oldest first.
+    pub files: Vec<String>,
+    /// How objects were matched.
+    pub mode: Mode,
+    /// A note for the reader (e.g. why aggregates are compared).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+    /// Totals.
+    pub totals: DiffTotals,
+    /// Class rows with any change, ranked (retained delta, then size delta, then key).
+    pub classes: Vec<DiffClassRow>,
+    /// What holds the growth, for the growing classes.
+    pub clusters: Vec<Cluster>,
+    /// Leak findings, most serious first.
+    pub findings: Vec<Finding>,
+}
+
+/// Options of a diff.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    /// Rule thresholds.
+    pub rules: RuleOptions,
+    /// Classes whose holders are clustered (top N growing).
+    pub cluster_classes: usize,
+    /// Clusters kept per class.
+    pub clusters_per_class: usize,
+}
+
+/// Load `paths` (oldest first) and diff them.
+pub fn run(paths: &[PathBuf], opts: &DiffOptions) -> Result<DiffReport> {
+    anyhow::ensure!(paths.len() >= 2, "diff needs at least two snapshots");
+    let last = paths.len() - 1;
+    let t = Phase::start("load last snapshot");
+    let final_an = crate::app::load(&paths[last])?;
+    t.done();
+    let mut snaps: Vec<Analysis> = Vec::with_capacity(paths.len());
+    for p in &paths[..last] {
+        let t = Phase::start("load snapshot");
+        snaps.push(crate::app::load_with(p, Some(&final_an.interfaces))?);
+        t.done();
+    }
+    snaps.push(final_an);
+    let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    Ok(diff_analyses(&snaps, files, opts))
+}
+
+/// Diff analysed snapshots (oldest first; the earlier ones classified with the last one's interfaces).
+pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions) -> DiffReport {
+    let t = Phase::start("compare");
+    let k = snaps.len() - 1;
+    let mut classes = ClassMap::default();
+    // Map the last snapshot first so its keys win the names.
+    let mut global: Vec<Vec<u32>> = vec![Vec::new(); snaps.len()];
+    global[k] = classes.map(&snaps[k]);
+    for i in 0..k {
+        global[i] = classes.map(&snaps[i]);
+    }
+    let sorted: Vec<Vec<u32>> = snaps.iter().map(compare::sorted_by_id).collect();
+    let cmp: Comparison = compare::compare(
+        &snaps[0],
+        &sorted[0],
+        &global[0],
+        &snaps[1],
+        &sorted[1],
+        &global[1],
+        classes.len(),
+    );
+    // Survivors in the last snapshot of S1's new objects.
+    let survivors: Vec<u32> = if k == 1 {
+        cmp.new_in_b.clone()
+    } else {
+        let mut ids: Vec<u32> = cmp
+            .new_in_b
+            .iter()
+            .map(|&o| snaps[1].snap.node_id[o as usize])
+            .collect();
+        ids.sort_unstable();
+        compare::survivors(&ids, &snaps[k], &sorted[k])
+    };
+    let same_process = cmp.common * 20 >= cmp.sizes.0.min(cmp.sizes.1).max(1);
+    let mode = if same_process { Mode::Ids } else { Mode::Aggregate };
+
+    // Per-class counts and retained sizes in every snapshot.
+    let nc = classes.len();
+    let mut counts = vec![vec![0u64; snaps.len()]; nc];
+    let mut retained = vec![vec![0u64; snaps.len()]; nc];
+    let mut selfs = vec![vec![0u64; snaps.len()]; nc];
+    for (i, an) in snaps.iter().enumerate() {
+        let cr = an.class_retained();
+        for row in crate::summary::class_rows(an, Some(&cr)) {
+            let g = classes.get(&row.key).expect("mapped") as usize;
+            counts[g][i] = row.count;
+            selfs[g][i] = row.self_size;
+            retained[g][i] = row.retained_size.unwrap_or(0);
+        }
+    }
+    let mut surv_count = vec![0u64; nc];
+    let mut surv_size = vec![0u64; nc];
+    let fin = &snaps[k];
+    for &o in &survivors {
+        let g = global[k][fin.classes.of_node[o as usize] as usize] as usize;
+        surv_count[g] += 1;
+        surv_size[g] += fin.snap.node_self[o as usize] as u64;
+    }
+    let mut rows: Vec<DiffClassRow> = (0..nc)
+        .filter_map(|g| {
+            let (key, name) = classes.classes[g].clone();
+            let d = cmp.by_class[g];
+            let (new_count, deleted_count, alloc_size, freed_size) = match mode {
+                Mode::Ids => (d.new_count, d.deleted_count, d.alloc_size, d.freed_size),
+                // Without common ids, growth is the difference of aggregates.
+                Mode::Aggregate => {
+                    let (c0, c1) = (counts[g][0], counts[g][1]);
+                    let (s0, s1) = (selfs[g][0], selfs[g][1]);
+                    (
+                        c1.saturating_sub(c0),
+                        c0.saturating_sub(c1),
+                        s1.saturating_sub(s0),
+                        s0.saturating_sub(s1),
+                    )
+                }
+            };
+            let retained_delta = retained[g][k] as i64 - retained[g][0] as i64;
+            if new_count == 0 && deleted_count == 0 && retained_delta == 0 {
+                return None;
+            }
+            let c = &counts[g];
+            Some(DiffClassRow {
+                key,
+                name,
+                new_count,
+                deleted_count,
+                delta_count: new_count as i64 - deleted_count as i64,
+                alloc_size,
+                freed_size,
+                size_delta: alloc_size as i64 - freed_size as i64,
+                retained_delta,
+                monotonic: c.windows(2).all(|w| w[1] > w[0]),
+                counts: c.clone(),
+                surviving_count: if mode == Mode::Ids { surv_count[g] } else { 0 },
+                surviving_size: if mode == Mode::Ids { surv_size[g] } else { 0 },
+            })
+        })
+        .collect();
+    rank_rows(&mut rows);
+    t.done();
+
+    let t = Phase::start("holders");
+    let holders = Holders::new(fin);
+    t.done();
+    let t = Phase::start("clusters");
+    let clusters = if mode == Mode::Ids {
+        clusters(fin, &holders, &survivors, &global[k], &classes, opts)
+    } else {
+        vec![]
+    };
+    t.done();
+
+    let t = Phase::start("rules");
+    let ctx = DiffContext {
+        snaps,
+        classes: &classes,
+        global: &global,
+        sorted: &sorted,
+        comparison: &cmp,
+        survivors: &survivors,
+        holders: &holders,
+        rows: &rows,
+        options: &opts.rules,
+    };
+    let findings = if mode == Mode::Ids {
+        rules::evaluate(&ctx)
+    } else {
+        vec![]
+    };
+    t.done();
+
+    let totals = DiffTotals {
+        before_size: snaps[0].total_size(),
+        after_size: fin.total_size(),
+        size_delta: fin.total_size() as i64 - snaps[0].total_size() as i64,
+        new_count: rows.iter().map(|r| r.new_count).sum(),
+        deleted_count: rows.iter().map(|r| r.deleted_count).sum(),
+        alloc_size: rows.iter().map(|r| r.alloc_size).sum(),
+        freed_size: rows.iter().map(|r| r.freed_size).sum(),
+        surviving_count: survivors.len() as u64,
+        surviving_size: survivors.iter().map(|&o| fin.snap.node_self[o as usize] as u64).sum(),
+        common_objects: cmp.common,
+    };
+    let note = match mode {
+        Mode::Ids => None,
+        Mode::Aggregate => Some(format!(
+            "the snapshots share only {} of {} object ids: they come from different processes, so classes are \
+             compared by aggregate counts and sizes (no new/deleted objects, clusters or findings)",
+            cmp.common,
+            cmp.sizes.0.min(cmp.sizes.1)
+        )),
+    };
+    DiffReport {
+        schema_version: SCHEMA_VERSION,
+        files,
+        mode,
+        note,
+        totals,
+        classes: rows,
+        clusters,
+        findings,
+    }
+}
+
+/// Deterministic ranking of class rows: retained delta, size delta, count delta (all descending), key.
+pub fn rank_rows(rows: &mut [DiffClassRow]) {
+    rows.sort_by(|a, b| {
+        b.retained_delta
+            .cmp(&a.retained_delta)
+            .then(b.size_delta.cmp(&a.size_delta))
+            .then(b.delta_count.cmp(&a.delta_count))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+}
+
+/// Group the survivors of the most-grown classes by folded retaining path.
+fn clusters(
+    fin: &Analysis,
+    holders: &Holders,
+    survivors: &[u32],
+    global_last: &[u32],
+    classes: &ClassMap,
+    opts: &DiffOptions,
+) -> Vec<Cluster> {
+    let s = &fin.snap;
+    // Survivors per class, ranked by their Σ self.
+    // V8 internals ((compiled code), (system), system / ...) are noise here.
+    let mut per_class: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+    for &o in survivors {
+        let g = global_last[fin.classes.of_node[o as usize] as usize];
+        let name = &classes.classes[g as usize].1;
+        if name.starts_with('(') || name.starts_with("system /") {
+            continue;
+        }
+        per_class.entry(g).or_default().push(o);
+    }
+    let mut ranked: Vec<(u32, u64, Vec<u32>)> = per_class
+        .into_iter()
+        .map(|(g, v)| (g, v.iter().map(|&o| s.node_self[o as usize] as u64).sum::<u64>(), v))
+        .collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked.truncate(opts.cluster_classes.max(1));
+    // Members that are not dominated by another member of their class (retained without double counting).
+    let mut member_class = vec![NONE; s.node_count()];
+    for (i, (_, _, v)) in ranked.iter().enumerate() {
+        for &o in v {
+            member_class[o as usize] = i as u32;
+        }
+    }
+    let top = fin.dom.top_level_members(s.root, &member_class, ranked.len());
+    let mut out = Vec::new();
+    for (g, _, members) in ranked.iter() {
+        let mut groups: FxHashMap<String, Cluster> = FxHashMap::default();
+        for &o in members {
+            let sig = holders.signature(fin, o, false);
+            let c = groups.entry(sig.clone()).or_insert_with(|| Cluster {
+                class: classes.classes[*g as usize].1.clone(),
+                holder: sig,
+                count: 0,
+                self_size: 0,
+                retained_size: 0,
+                example_id: s.node_id[o as usize],
+            });
+            c.count += 1;
+            c.self_size += s.node_self[o as usize] as u64;
+            if top.contains(o as usize) {
+                c.retained_size += fin.dom.retained[o as usize];
+            }
+        }
+        let mut v: Vec<Cluster> = groups.into_values().collect();
+        v.sort_by(|a, b| {
+            b.retained_size
+                .cmp(&a.retained_size)
+                .then(b.count.cmp(&a.count))
+                .then_with(|| a.holder.cmp(&b.holder))
+        });
+        v.truncate(opts.clusters_per_class.max(1));
+        out.extend(v);
+    }
+    out
+}

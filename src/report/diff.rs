@@ -1,0 +1,215 @@
+//! The `diff` report: growth table, clusters (what holds the growth), findings, CI verdict.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ellipsize, human_delta, human_size, md_cell, md_table, table, Render};
+use crate::ci::Verdict;
+use crate::diff::DiffReport;
+
+/// What `heapsnap diff` prints: the diff and, when CI options were given, the verdict.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DiffOutput {
+    /// The diff (flattened: `schema_version`, `files`, `totals`, `classes`, `clusters`, `findings`, ...).
+    #[serde(flatten)]
+    pub diff: DiffReport,
+    /// CI checks and verdict.
+    pub ci: Verdict,
+    /// Rows shown in text formats (JSON always has every row).
+    #[serde(skip)]
+    pub limit: usize,
+}
+
+impl DiffOutput {
+    fn series(&self) -> bool {
+        self.diff.files.len() > 2
+    }
+
+    fn class_rows(&self) -> (Vec<&'static str>, Vec<bool>, Vec<Vec<String>>) {
+        let mut header = vec![
+            "Constructor",
+            "# New",
+            "# Deleted",
+            "# Delta",
+            "Alloc. size",
+            "Freed size",
+            "Size delta",
+        ];
+        header.push("Retained delta");
+        if self.series() {
+            header.extend(["Surviving", "Counts"]);
+        }
+        let numeric = vec![false, true, true, true, true, true, true, true, true, false];
+        let rows = self
+            .diff
+            .classes
+            .iter()
+            .take(self.limit)
+            .map(|r| {
+                let mut v = vec![
+                    ellipsize(&r.name, 60),
+                    r.new_count.to_string(),
+                    r.deleted_count.to_string(),
+                    format!("{:+}", r.delta_count),
+                    human_size(r.alloc_size),
+                    human_size(r.freed_size),
+                    human_delta(r.size_delta),
+                    human_delta(r.retained_delta),
+                ];
+                if self.series() {
+                    v.push(r.surviving_count.to_string());
+                    v.push(r.counts.iter().map(u64::to_string).collect::<Vec<_>>().join(" → "));
+                }
+                v
+            })
+            .collect();
+        (header, numeric, rows)
+    }
+
+    fn cluster_rows(&self) -> Vec<Vec<String>> {
+        self.diff
+            .clusters
+            .iter()
+            .map(|c| {
+                vec![
+                    c.class.clone(),
+                    c.count.to_string(),
+                    human_size(c.retained_size),
+                    ellipsize(&c.holder, 110),
+                    format!("@{}", c.example_id),
+                ]
+            })
+            .collect()
+    }
+
+    fn headline(&self) -> String {
+        let t = &self.diff.totals;
+        format!(
+            "{}\n{} → {} ({}), {} new / {} deleted objects, {} new objects still alive ({})",
+            self.diff.files.join(" → "),
+            human_size(t.before_size),
+            human_size(t.after_size),
+            human_delta(t.size_delta),
+            t.new_count,
+            t.deleted_count,
+            t.surviving_count,
+            human_size(t.surviving_size),
+        )
+    }
+
+    fn verdict_lines(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .ci
+            .checks
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}: {} ({})",
+                    if c.crossed { "FAIL" } else { "ok  " },
+                    c.check,
+                    c.value,
+                    c.subject
+                )
+            })
+            .collect();
+        if self.ci.suppressed_findings > 0 {
+            v.push(format!("{} finding(s) suppressed", self.ci.suppressed_findings));
+        }
+        if !self.ci.checks.is_empty() {
+            v.push(format!("verdict: {}", self.ci.verdict));
+        }
+        v
+    }
+}
+
+impl Render for DiffOutput {
+    fn table(&self) -> String {
+        let mut out = format!("{}\n", self.headline());
+        if let Some(n) = &self.diff.note {
+            out.push_str(&format!("note: {n}\n"));
+        }
+        out.push_str("\nFindings\n");
+        if self.diff.findings.is_empty() {
+            out.push_str("  none: no leak pattern found\n");
+        }
+        for (i, f) in self.diff.findings.iter().enumerate() {
+            out.push_str(&format!(
+                "{:>3}. [{}] {}  {:+} objects, {} retained\n       held by {}\n       {}\n",
+                i + 1,
+                f.rule,
+                f.class,
+                f.count_delta,
+                human_delta(f.retained_delta),
+                f.holder,
+                f.reason
+            ));
+        }
+        let (h, n, rows) = self.class_rows();
+        out.push_str(&format!("\nGrowth by constructor\n{}\n", table(&h, &n, rows)));
+        if !self.diff.clusters.is_empty() {
+            out.push_str(&format!(
+                "\nWhat holds the new objects\n{}\n",
+                table(
+                    &["Constructor", "Objects", "Retained", "Held by", "Example"],
+                    &[false, true, true, false, false],
+                    self.cluster_rows()
+                )
+            ));
+        }
+        for l in self.verdict_lines() {
+            out.push_str(&l);
+            out.push('\n');
+        }
+        out
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::from("### Heap diff\n\n");
+        out.push_str(&format!("{}\n\n", md_cell(&self.headline()).replace('\n', "<br>")));
+        if let Some(n) = &self.diff.note {
+            out.push_str(&format!("> {}\n\n", md_cell(n)));
+        }
+        out.push_str("#### Findings\n\n");
+        if self.diff.findings.is_empty() {
+            out.push_str("No leak pattern found.\n\n");
+        } else {
+            let rows: Vec<Vec<String>> = self
+                .diff
+                .findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.rule.clone(),
+                        f.class.clone(),
+                        format!("{:+}", f.count_delta),
+                        human_delta(f.retained_delta),
+                        format!("`{}`", f.holder),
+                        f.reason.clone(),
+                    ]
+                })
+                .collect();
+            out.push_str(&md_table(
+                &["Rule", "Class", "Objects", "Retained", "Held by", "Why"],
+                &[false, false, true, true, false, false],
+                &rows,
+            ));
+            out.push('\n');
+        }
+        let (h, n, rows) = self.class_rows();
+        out.push_str(&format!("#### Growth by constructor\n\n{}\n", md_table(&h, &n, &rows)));
+        if !self.diff.clusters.is_empty() {
+            out.push_str(&format!(
+                "#### What holds the new objects\n\n{}\n",
+                md_table(
+                    &["Constructor", "Objects", "Retained", "Held by", "Example"],
+                    &[false, true, true, false, false],
+                    &self.cluster_rows()
+                )
+            ));
+        }
+        let v = self.verdict_lines();
+        if !v.is_empty() {
+            out.push_str(&format!("#### CI\n\n```\n{}\n```\n", v.join("\n")));
+        }
+        out
+    }
+}
