@@ -90,6 +90,8 @@ pub struct Comparison {
     pub new_in_b: Vec<u32>,
     /// Number of sized objects whose id is in both snapshots.
     pub common: u64,
+    /// Of those, how many kept their class (in one process nearly all do; across processes ids collide).
+    pub common_same_class: u64,
     /// Sized objects in `a` and in `b`.
     pub sizes: (u64, u64),
 }
@@ -112,6 +114,7 @@ pub fn compare(
     let class_b = |o: u32| b_global[b.classes.of_node[o as usize] as usize] as usize;
     let (mut i, mut j) = (0, 0);
     let mut common = 0u64;
+    let mut common_same_class = 0u64;
     let deleted = |o: u32, by_class: &mut [ClassDelta]| {
         let c = &mut by_class[class_a(o)];
         c.deleted_count += 1;
@@ -124,7 +127,9 @@ pub fn compare(
             (Some(x), Some(y)) if x == y => {
                 let (oa, ob) = (a_sorted[i], b_sorted[j]);
                 common += 1;
-                if class_a(oa) != class_b(ob) {
+                if class_a(oa) == class_b(ob) {
+                    common_same_class += 1;
+                } else {
                     deleted(oa, &mut by_class);
                     let c = &mut by_class[class_b(ob)];
                     c.new_count += 1;
@@ -156,6 +161,7 @@ pub fn compare(
         by_class,
         new_in_b,
         common,
+        common_same_class,
         sizes: (a_sorted.len() as u64, b_sorted.len() as u64),
     }
 }

@@ -191,7 +191,10 @@ pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions)
         ids.sort_unstable();
         compare::survivors(&ids, &snaps[k], &sorted[k])
     };
-    let same_process = cmp.common * 20 >= cmp.sizes.0.min(cmp.sizes.1).max(1);
+    // Ids are only comparable within one process. Across processes they collide (V8 numbers objects in
+    // allocation order) but name different objects: few shared ids keep their class.
+    let same_process =
+        cmp.common * 20 >= cmp.sizes.0.min(cmp.sizes.1).max(1) && cmp.common_same_class * 2 >= cmp.common;
     let mode = if same_process { Mode::Ids } else { Mode::Aggregate };
 
     // Per-class counts and retained sizes in every snapshot.
@@ -304,10 +307,10 @@ pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions)
     let note = match mode {
         Mode::Ids => None,
         Mode::Aggregate => Some(format!(
-            "the snapshots share only {} of {} object ids: they come from different processes, so classes are \
-             compared by aggregate counts and sizes (no new/deleted objects, clusters or findings)",
-            cmp.common,
-            cmp.sizes.0.min(cmp.sizes.1)
+            "the snapshots do not share object ids ({} common ids, {} of them with the same class): they come from \
+             different processes, so classes are compared by aggregate counts and sizes (no new/deleted objects, \
+             clusters or findings)",
+            cmp.common, cmp.common_same_class
         )),
     };
     DiffReport {
