@@ -29,6 +29,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Tree(a) => commands::tree::run(a, out),
         Command::Nodes(a) => commands::nodes::run(a, out),
         Command::Diff(a) => commands::diff::run(a, out),
+        Command::Completions(a) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(a.shell, &mut cmd, "heapsnap", out);
+            Ok(Outcome::Ok)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)?;
+            Ok(Outcome::Ok)
+        }
     }
 }
 

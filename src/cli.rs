@@ -14,6 +14,9 @@ pub struct Cli {
     /// Worker threads (default: all cores).
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
+    /// No progress display on stderr (it is shown only when stderr is a terminal anyway).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -34,6 +37,10 @@ pub enum Command {
     Diff(DiffArgs),
     /// Every node as NDJSON or CSV: id, type, name, self and retained size, dominator id, distance.
     Nodes(NodesArgs),
+    /// Shell completions for SHELL, on standard output.
+    Completions(CompletionsArgs),
+    /// The man page (roff), on standard output.
+    Man,
 }
 
 /// Sort keys for class tables.
@@ -175,4 +182,12 @@ pub struct DiffArgs {
     /// Minimum growth in objects per step for a leak finding.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub min_count: u64,
+}
+
+/// `heapsnap completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

@@ -27,9 +27,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    if !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        heapsnap::timing::enable_progress();
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = app::run(cli, &mut out).and_then(|o| {
+        heapsnap::timing::finish_progress();
         out.flush()?;
         Ok(o)
     });

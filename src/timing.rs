@@ -1,5 +1,7 @@
-//! Phase timings on stderr when `HEAPSNAP_TIMINGS` is set (`[heapsnap] phase  123.4 ms`), for profiling
-//! and the peer-comparison script. Costs one `Instant::now()` per phase otherwise.
+//! Phases of the pipeline: timings on stderr when `HEAPSNAP_TIMINGS` is set (`[heapsnap] phase  123.4 ms`),
+//! for profiling and the peer-comparison script, and the progress spinner (indicatif) that names the running
+//! phase when [`enable_progress`] was called (the binary does so only when stderr is a terminal and `--quiet`
+//! is not given). Costs one `Instant::now()` per phase otherwise.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -7,6 +9,26 @@ use std::time::Instant;
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("HEAPSNAP_TIMINGS").is_some())
+}
+
+static PROGRESS: OnceLock<indicatif::ProgressBar> = OnceLock::new();
+
+/// Show a spinner on stderr naming the running phase (call once, from the binary).
+pub fn enable_progress() {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let _ = PROGRESS.set(bar);
+}
+
+/// Remove the spinner (before printing results).
+pub fn finish_progress() {
+    if let Some(b) = PROGRESS.get() {
+        b.finish_and_clear();
+    }
 }
 
 /// Measures one phase from creation to [`Phase::done`] (or drop).

@@ -17,6 +17,7 @@ use crate::cli::{NodesArgs, NodesFormat};
 /// `heapsnap nodes`.
 pub fn run(a: NodesArgs, out: &mut dyn Write) -> Result<Outcome> {
     let an = crate::app::load(&a.file)?;
+    crate::timing::finish_progress();
     let t = crate::timing::Phase::start("nodes dump");
     write_nodes(&an, a.format, out)?;
     t.done();

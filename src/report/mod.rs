@@ -32,6 +32,7 @@ pub trait Render: Serialize {
     fn markdown(&self) -> String;
     /// Write in `format` to `out`.
     fn write(&self, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+        crate::timing::finish_progress();
         match format {
             Format::Table => out.write_all(self.table().as_bytes()),
             Format::Markdown => out.write_all(self.markdown().as_bytes()),
