@@ -1,6 +1,8 @@
 //! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time, computed in
-//! DevTools' order (`HeapSnapshot.initialize()`): detachedness -> shallow-size reattribution -> page-owned flags
-//! -> distances -> interface definitions -> essential edges -> dominators and retained sizes -> classes.
+//! DevTools' order (`HeapSnapshot.initialize()`) except where no pass depends on another: detachedness ->
+//! shallow-size reattribution -> page-owned flags -> essential edges -> dominators and retained sizes ->
+//! distances -> interface definitions -> classes (distances and interfaces after the dominators, so their
+//! arrays stay out of the memory peak).
 //! The reverse CSR of retainers is built only when a command asks for it ([`Analysis::retainers`]).
 //!
 //! After [`Analysis::new`], `snap.node_self` holds DevTools' **adjusted** self sizes (the Memory panel's
@@ -59,17 +61,19 @@ impl Analysis {
         let t = Phase::start("weakmap edges");
         let weakmaps = WeakMapEdges::new(&snap);
         t.done();
-        let t = Phase::start("distances");
-        let distance = devtools::distances(&snap, &weakmaps);
-        t.done();
-        let t = Phase::start("interfaces");
-        let own = classes::infer_interfaces(&snap);
-        t.done();
         let t = Phase::start("essential edges");
         let essential = dominators::essential_edges(&snap, &page_owned, &weakmaps);
         t.done();
         let t = Phase::start("dominators");
         let dom = DominatorTree::compute(&snap, &essential);
+        t.done();
+        // Distances and interfaces depend on nothing above; computing them after the dominators keeps their
+        // arrays out of the peak of memory use.
+        let t = Phase::start("distances");
+        let distance = devtools::distances(&snap, &weakmaps);
+        t.done();
+        let t = Phase::start("interfaces");
+        let own = classes::infer_interfaces(&snap);
         t.done();
         let t = Phase::start("classes");
         let classes = classes::classify(&snap, interfaces.unwrap_or(&own));

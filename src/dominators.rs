@@ -14,7 +14,7 @@
 
 use std::ops::Range;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
 use rayon::prelude::*;
@@ -47,18 +47,12 @@ pub struct Dominators {
     pub order: Vec<u32>,
 }
 
-/// A slice written by many threads, each index exactly once.
-struct SharedSlice(*mut u32, usize);
-// SAFETY: every index is claimed by exactly one `fetch_add` on a per-node counter before it is written, so no
-// two threads write the same element, and the owner reads only after the parallel loop has joined.
-unsafe impl Sync for SharedSlice {}
-impl SharedSlice {
-    #[inline]
-    fn write(&self, i: usize, v: u32) {
-        assert!(i < self.1, "slot out of range");
-        // SAFETY: `i < len` was just checked; the slot is unique to this call (see `Sync` above).
-        unsafe { self.0.add(i).write(v) }
-    }
+/// Whether the edge from preorder `pu` to preorder `pc` (whose DFS parent is `ppc`) can change `pc`'s
+/// semidominator: edges into the root cannot, nor can edges from `pc`'s parent or from nodes numbered between
+/// the parent and `pc` (they contribute their own number, and the search starts at the parent's).
+#[inline]
+fn stores_pred(pu: u32, pc: u32, ppc: u32) -> bool {
+    pc != 0 && (pu > pc || pu < ppc)
 }
 
 /// Immediate dominators by Semi-NCA. When `adopt_orphans` is set, unreached nodes with no incoming
@@ -66,13 +60,21 @@ impl SharedSlice {
 ///
 /// Memory: after the DFS, the predecessor CSR in preorder space (4 bytes per reached node and per edge between
 /// reached nodes) and four `u32` arrays per node; the node -> preorder map is freed before the main loop.
-pub fn semi_nca<G: DomGraph + Sync>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
+pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
     let n = g.node_count();
     let mut pre = vec![NONE; n];
     let mut vertex: Vec<u32> = Vec::with_capacity(n);
+    // parent[p]: preorder of the DFS parent of preorder p (0, the root, for the root and adopted orphans: the
+    // virtual root edge of an orphan is its tree edge).
     let mut parent: Vec<u32> = Vec::with_capacity(n);
+    // pcount[p + 2] counts the stored predecessors of preorder p. The semidominator search of p starts at
+    // parent(p); a predecessor u that is not yet processed when p is (u < p) contributes u itself, so it can
+    // only matter if u < parent(p). Edges from the parent, self edges and such useless forward edges are not
+    // stored ([`stores_pred`]): fewer edges to keep, the same semidominators.
+    let mut pcount = vec![0u32; n + 2];
     let mut stack: Vec<(u32, usize, usize)> = Vec::new();
-    let mut dfs = |start: u32, pre: &mut [u32], vertex: &mut Vec<u32>, parent: &mut Vec<u32>| {
+    let t = Phase::start("  dfs");
+    let mut dfs = |start: u32, pre: &mut [u32], vertex: &mut Vec<u32>, parent: &mut Vec<u32>, pcount: &mut [u32]| {
         pre[start as usize] = vertex.len() as u32;
         vertex.push(start);
         parent.push(0);
@@ -87,21 +89,23 @@ pub fn semi_nca<G: DomGraph + Sync>(g: &G, root: u32, adopt_orphans: bool) -> Do
             top.1 += 1;
             let u = top.0;
             if let Some(c) = g.out_target(e) {
-                if pre[c as usize] == NONE {
+                let pc = pre[c as usize];
+                let pu = pre[u as usize];
+                if pc == NONE {
                     pre[c as usize] = vertex.len() as u32;
                     vertex.push(c);
-                    parent.push(pre[u as usize]);
+                    parent.push(pu);
                     let r = g.out_range(c);
                     stack.push((c, r.start, r.end));
+                } else if stores_pred(pu, pc, parent[pc as usize]) {
+                    pcount[pc as usize + 2] += 1;
                 }
             }
         }
     };
-    let t = Phase::start("  dfs");
-    dfs(root, &mut pre, &mut vertex, &mut parent);
+    dfs(root, &mut pre, &mut vertex, &mut parent, &mut pcount);
     t.done();
     let t = Phase::start("  orphans");
-    let mut orphan = FixedBitSet::with_capacity(if adopt_orphans { n } else { 0 });
     if adopt_orphans && vertex.len() < n {
         // Nodes with at least one incoming (unfiltered) edge, from anywhere.
         let mut has_in = FixedBitSet::with_capacity(n);
@@ -114,67 +118,55 @@ pub fn semi_nca<G: DomGraph + Sync>(g: &G, root: u32, adopt_orphans: bool) -> Do
         }
         for o in 0..n as u32 {
             if pre[o as usize] == NONE && !has_in.contains(o as usize) {
-                orphan.insert(o as usize);
-                dfs(o, &mut pre, &mut vertex, &mut parent);
+                dfs(o, &mut pre, &mut vertex, &mut parent, &mut pcount);
             }
         }
     }
     t.done();
     let t = Phase::start("  predecessors");
     let count = vertex.len();
-    // Predecessor CSR in preorder space, over edges between reached nodes (an edge out of a reached node always
-    // ends at a reached node; edges out of unreached nodes are ignored). Built in parallel with atomic
-    // counters: the order of a node's predecessors varies, the semidominators (a minimum over them) do not.
-    let pcount: Vec<AtomicU32> = (0..count + 2).map(|_| AtomicU32::new(0)).collect();
-    let for_each_pred = |f: &(dyn Fn(u32, u32) + Sync)| {
-        (0..n as u32).into_par_iter().with_min_len(1 << 12).for_each(|u| {
-            let pu = pre[u as usize];
-            if pu == NONE {
-                return;
-            }
-            for e in g.out_range(u) {
-                if let Some(c) = g.out_target(e) {
-                    f(pu, pre[c as usize]);
-                }
-            }
-        })
-    };
-    for_each_pred(&|_, pc| {
-        pcount[pc as usize + 2].fetch_add(1, Ordering::Relaxed);
-    });
-    let mut pfirst: Vec<u32> = pcount.into_iter().map(AtomicU32::into_inner).collect();
+    // Predecessor CSR in preorder space over the non-tree edges between reached nodes (an edge out of a reached
+    // node always ends at a reached node; edges out of unreached nodes are never seen). Filled in ordinal
+    // order, which streams the edge columns; the same test as in the DFS decides what is stored.
+    let mut pfirst = pcount;
+    pfirst.truncate(count + 2);
     for i in 2..count + 2 {
         pfirst[i] += pfirst[i - 1];
     }
-    let total = pfirst[count + 1] as usize;
-    let mut psrc = vec![0u32; total];
-    {
-        let slots: Vec<AtomicU32> = pfirst.iter().map(|&x| AtomicU32::new(x)).collect();
-        let out = SharedSlice(psrc.as_mut_ptr(), total);
-        for_each_pred(&|pu, pc| {
-            let k = slots[pc as usize + 1].fetch_add(1, Ordering::Relaxed) as usize;
-            out.write(k, pu);
-        });
-        for (i, a) in slots.into_iter().enumerate() {
-            pfirst[i] = a.into_inner();
+    let mut psrc = vec![0u32; pfirst[count + 1] as usize];
+    for u in 0..n as u32 {
+        let pu = pre[u as usize];
+        if pu == NONE {
+            continue;
+        }
+        for e in g.out_range(u) {
+            if let Some(c) = g.out_target(e) {
+                let pc = pre[c as usize];
+                if stores_pred(pu, pc, parent[pc as usize]) {
+                    let slot = &mut pfirst[pc as usize + 1];
+                    psrc[*slot as usize] = pu;
+                    *slot += 1;
+                }
+            }
         }
     }
     drop(pre);
     t.done();
     let t = Phase::start("  semidominators");
-    // Now pfirst[i]..pfirst[i + 1] are the predecessors of preorder i.
-    let mut semi: Vec<u32> = (0..count as u32).collect();
-    let mut label: Vec<u32> = (0..count as u32).collect();
+    // Now pfirst[i]..pfirst[i + 1] are the predecessors of preorder i. `best[x]` is the smallest semidominator
+    // on x's compressed ancestor path (the semidominator *value*, not the vertex: one array less).
+    // ancestor[x] == NONE: x is not linked yet (not processed).
+    // Once w is processed, pfirst[w + 1] is never read again (it bounds the predecessors of w and w + 1, both
+    // done): it keeps semi(w) for the NCA pass, so no separate array is needed.
+    let mut best = vec![0u32; count];
     let mut ancestor = vec![NONE; count];
     let mut path: Vec<u32> = Vec::new();
     for w in (1..count).rev() {
-        let mut best = semi[w];
-        let virtual_root = adopt_orphans && orphan.contains(vertex[w] as usize);
-        let preds = psrc[pfirst[w] as usize..pfirst[w + 1] as usize].iter().copied();
-        for v in preds.chain(virtual_root.then_some(0)) {
+        let mut sw = parent[w];
+        for &v in &psrc[pfirst[w] as usize..pfirst[w + 1] as usize] {
             if ancestor[v as usize] == NONE {
-                // Not yet processed (v < w, an ancestor or a node to the left): its own number.
-                best = best.min(v);
+                // Not processed: an ancestor of w or a node to its left, with its own number.
+                sw = sw.min(v);
                 continue;
             }
             // eval(v) with path compression.
@@ -185,30 +177,32 @@ pub fn semi_nca<G: DomGraph + Sync>(g: &G, root: u32, adopt_orphans: bool) -> Do
             }
             while let Some(y) = path.pop() {
                 let a = ancestor[y as usize] as usize;
-                if semi[label[a] as usize] < semi[label[y as usize] as usize] {
-                    label[y as usize] = label[a];
+                if best[a] < best[y as usize] {
+                    best[y as usize] = best[a];
                 }
                 ancestor[y as usize] = ancestor[a];
             }
-            best = best.min(semi[label[v as usize] as usize]);
+            sw = sw.min(best[v as usize]);
         }
-        semi[w] = best;
+        best[w] = sw;
         ancestor[w] = parent[w];
+        pfirst[w + 1] = sw;
     }
-    drop((label, ancestor, psrc, pfirst));
+    drop((best, ancestor, psrc));
     t.done();
     let t = Phase::start("  nca");
     // NCA: idom(w) = nearest ancestor of parent(w) in the dominator tree with preorder <= semi(w).
     let mut idom_pre = parent;
     idom_pre[0] = 0;
     for w in 1..count {
+        let semi = pfirst[w + 1];
         let mut d = idom_pre[w];
-        while d > semi[w] {
+        while d > semi {
             d = idom_pre[d as usize];
         }
         idom_pre[w] = d;
     }
-    drop(semi);
+    drop(pfirst);
     let mut idom = vec![NONE; n];
     for (i, &v) in vertex.iter().enumerate() {
         idom[v as usize] = vertex[idom_pre[i] as usize];
@@ -301,10 +295,18 @@ pub struct DominatorTree {
     pub idom: Vec<u32>,
     /// Retained size of every node.
     pub retained: Vec<u64>,
-    /// `children[first[i]..first[i + 1]]` are the nodes `i` immediately dominates, in ordinal order.
-    pub first: Vec<u32>,
-    /// Dominated nodes.
-    pub children: Vec<u32>,
+    /// The root.
+    pub root: u32,
+    /// Children CSR, built on first use (summaries of huge snapshots need it only after classification,
+    /// so its 8 bytes per node stay out of the memory peak).
+    children: OnceLock<ChildrenCsr>,
+}
+
+/// `children[first[i]..first[i + 1]]` are the nodes `i` immediately dominates, in ordinal order.
+#[derive(Debug, Clone, Default)]
+struct ChildrenCsr {
+    first: Vec<u32>,
+    children: Vec<u32>,
 }
 
 impl DominatorTree {
@@ -321,7 +323,6 @@ impl DominatorTree {
             retained[d] += retained[v as usize];
         }
         drop(order);
-        t.done();
         // Nodes never reached (unreachable cycles): dominated by the root, retain only themselves.
         for v in 0..n {
             if idom[v] == NONE {
@@ -329,39 +330,48 @@ impl DominatorTree {
                 retained[s.root as usize] += retained[v];
             }
         }
-        let t = Phase::start("  children");
-        // Children CSR (ordinal order inside each parent).
-        let mut first = vec![0u32; n + 1];
-        for (v, &d) in idom.iter().enumerate() {
-            if v as u32 != s.root {
-                first[d as usize + 1] += 1;
-            }
-        }
-        for i in 0..n {
-            first[i + 1] += first[i];
-        }
-        let mut children = vec![0u32; n.saturating_sub(1)];
-        {
-            let mut next = first.clone();
-            for (v, &d) in idom.iter().enumerate() {
-                if v as u32 != s.root {
-                    children[next[d as usize] as usize] = v as u32;
-                    next[d as usize] += 1;
-                }
-            }
-        }
         t.done();
         DominatorTree {
             idom,
             retained,
-            first,
-            children,
+            root: s.root,
+            children: OnceLock::new(),
         }
     }
 
-    /// Nodes `v` immediately dominates.
+    fn csr(&self) -> &ChildrenCsr {
+        self.children.get_or_init(|| {
+            let _t = Phase::start("dominated children");
+            let n = self.idom.len();
+            let mut first = vec![0u32; n + 1];
+            for (v, &d) in self.idom.iter().enumerate() {
+                if v as u32 != self.root {
+                    first[d as usize + 1] += 1;
+                }
+            }
+            for i in 0..n {
+                first[i + 1] += first[i];
+            }
+            // Fill with first[d] as the cursor, then shift back: no second offset array.
+            let mut children = vec![0u32; n.saturating_sub(1)];
+            for (v, &d) in self.idom.iter().enumerate() {
+                if v as u32 != self.root {
+                    children[first[d as usize] as usize] = v as u32;
+                    first[d as usize] += 1;
+                }
+            }
+            for i in (1..=n).rev() {
+                first[i] = first[i - 1];
+            }
+            first[0] = 0;
+            ChildrenCsr { first, children }
+        })
+    }
+
+    /// Nodes `v` immediately dominates, in ordinal order.
     pub fn children(&self, v: u32) -> &[u32] {
-        &self.children[self.first[v as usize] as usize..self.first[v as usize + 1] as usize]
+        let c = self.csr();
+        &c.children[c.first[v as usize] as usize..c.first[v as usize + 1] as usize]
     }
 
     /// Members (`member_class[v] != NONE`, classes `0..classes`) that have no proper dominator-tree ancestor in

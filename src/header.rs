@@ -219,6 +219,7 @@ impl<'a> HeaderObject<'a> {
             section,
             what,
             numeric: &[],
+            release: None,
             value_section: Some(section),
         };
         let (members, _) = obj.members(d, open).map_err(|mut e| {

@@ -42,6 +42,17 @@ fn is_ws(b: u8) -> bool {
 impl ArrayPlan {
     /// Plan the parse of the array whose value (brackets included) is `d[range]`.
     pub fn new(d: &[u8], range: Range<usize>, section: &str) -> Result<ArrayPlan, ParseError> {
+        Self::new_releasing(d, range, section, &|_| {})
+    }
+
+    /// [`ArrayPlan::new`], handing each chunk to `release` once its commas are counted (a memory-mapped file's
+    /// pages then leave resident memory until the parse reads them again).
+    pub fn new_releasing(
+        d: &[u8],
+        range: Range<usize>,
+        section: &str,
+        release: &(dyn Fn(Range<usize>) + Sync),
+    ) -> Result<ArrayPlan, ParseError> {
         if range.len() < 2 || d[range.start] != b'[' || d[range.end - 1] != b']' {
             return Err(ParseError::new(
                 section,
@@ -67,7 +78,11 @@ impl ArrayPlan {
         }
         let commas: Vec<usize> = chunks
             .par_iter()
-            .map(|c| memchr::memchr_iter(b',', &d[c.clone()]).count())
+            .map(|c| {
+                let k = memchr::memchr_iter(b',', &d[c.clone()]).count();
+                release(c.clone());
+                k
+            })
             .collect();
         let empty = commas.iter().all(|&c| c == 0) && d[body.clone()].iter().all(|&b| is_ws(b));
         let mut first = Vec::with_capacity(chunks.len());

@@ -56,6 +56,12 @@ fn skip_ws(d: &[u8], mut i: usize) -> usize {
 
 /// Scan the top-level object of `d`.
 pub fn scan(d: &[u8]) -> Result<Sections, ParseError> {
+    scan_releasing(d, &|_| {})
+}
+
+/// Scan the top-level object of `d`, calling `release(range)` on the parts of numeric arrays already
+/// searched (so a memory-mapped file's pages need not all stay resident between the scan and the parse).
+pub fn scan_releasing(d: &[u8], release: &(dyn Fn(Range<usize>) + Sync)) -> Result<Sections, ParseError> {
     let doc = "document";
     if d.is_empty() {
         return Err(ParseError::new(doc, 0, "the file is empty"));
@@ -85,6 +91,7 @@ pub fn scan(d: &[u8]) -> Result<Sections, ParseError> {
         what: "the top-level object",
         numeric: NUMERIC,
         value_section: None,
+        release: Some(release),
     };
     let (members, end) = obj.members(d, i)?;
     let rest = skip_ws(d, end);
@@ -114,6 +121,8 @@ pub(crate) struct Object<'a> {
     pub numeric: &'a [&'a str],
     /// Section named by errors inside a member's value; `None`: the member's own name.
     pub value_section: Option<&'a str>,
+    /// Called with the parts of numeric arrays already searched.
+    pub release: Option<&'a (dyn Fn(Range<usize>) + Sync)>,
 }
 
 impl Object<'_> {
@@ -164,7 +173,7 @@ impl Object<'_> {
             i = skip_ws(d, i + 1);
             let start = i;
             let end = if self.numeric.contains(&key.as_str()) && d.get(i) == Some(&b'[') {
-                skip_numeric(d, i).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
+                skip_numeric(d, i, self.release).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
             } else {
                 skip_value(d, i).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
             };
@@ -196,8 +205,24 @@ impl Object<'_> {
 /// `d[i]` is the `[` of a flat numeric array: return the index just past its `]`. Only `]`, `"` and `[` are
 /// searched for (SIMD); the last two cannot appear in a numeric array and mean its `]` is missing (the next
 /// member's name follows) or that it nests. The numbers themselves are checked later by the number parser.
-fn skip_numeric(d: &[u8], i: usize) -> Result<usize, (usize, String)> {
-    match memchr::memchr3(b']', b'"', b'[', &d[i + 1..]) {
+/// The search goes in blocks; each block searched without a match is handed to `release`.
+fn skip_numeric(d: &[u8], i: usize, release: Option<&(dyn Fn(Range<usize>) + Sync)>) -> Result<usize, (usize, String)> {
+    const BLOCK: usize = 8 << 20;
+    let mut from = i + 1;
+    let found = loop {
+        let to = (from + BLOCK).min(d.len());
+        if let Some(p) = memchr::memchr3(b']', b'"', b'[', &d[from..to]) {
+            break Some(from + p - (i + 1));
+        }
+        if let Some(r) = release {
+            r(from..to);
+        }
+        if to == d.len() {
+            break None;
+        }
+        from = to;
+    };
+    match found {
         Some(p) if d[i + 1 + p] == b']' => Ok(i + 1 + p + 1),
         Some(p) => Err((
             i + 1 + p,

@@ -107,7 +107,7 @@ impl Snapshot {
 
     fn parse<R: Fn(Range<usize>) + Sync>(d: &[u8], release: R) -> Result<Snapshot, ParseError> {
         let t = Phase::start("scan sections");
-        let sections = scan::scan(d)?;
+        let sections = scan::scan_releasing(d, &release)?;
         t.done();
         let hr = sections.require("snapshot", d.len())?;
         let header = Header::parse(&d[hr.clone()], hr.start as u64)?;
@@ -117,8 +117,8 @@ impl Snapshot {
 
         let t = Phase::start("plan arrays");
         let (node_plan, edge_plan) = rayon::join(
-            || ArrayPlan::new(d, nr.clone(), "nodes"),
-            || ArrayPlan::new(d, er.clone(), "edges"),
+            || ArrayPlan::new_releasing(d, nr.clone(), "nodes", &release),
+            || ArrayPlan::new_releasing(d, er.clone(), "edges", &release),
         );
         let (node_plan, edge_plan) = (node_plan?, edge_plan?);
         t.done();
@@ -158,7 +158,11 @@ impl Snapshot {
         let mut edge_to = vec![0u32; m];
 
         let (strings, numbers) = rayon::join(
-            || Strings::parse(d, sr.clone()),
+            || {
+                let r = Strings::parse(d, sr.clone());
+                release(sr.clone());
+                r
+            },
             || -> Result<(), ParseError> {
                 let h = &header;
                 let (ct, cn, ci, cs, cd, cf) = (

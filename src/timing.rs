@@ -54,10 +54,26 @@ impl Drop for Phase {
     fn drop(&mut self) {
         if enabled() {
             eprintln!(
-                "[heapsnap] {:<28} {:>9.1} ms",
+                "[heapsnap] {:<28} {:>9.1} ms  {}",
                 self.name,
-                self.start.elapsed().as_secs_f64() * 1e3
+                self.start.elapsed().as_secs_f64() * 1e3,
+                memory()
             );
         }
     }
+}
+
+/// Current and peak resident memory (Linux `/proc/self/status`), for the timings.
+fn memory() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let field = |k: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(k))
+            .map(|l| l[k.len()..].trim().to_string())
+            .unwrap_or_default()
+    };
+    format!("rss {} peak {}", field("VmRSS:"), field("VmHWM:"))
 }
