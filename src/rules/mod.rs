@@ -9,7 +9,14 @@
 //! A steady-state process gives no findings: rules require growth at every step of the series and minimum
 //! counts, and V8 internals are never findings.
 
+pub mod cache;
 pub mod class_growth;
+pub mod closures;
+pub mod collections;
+pub mod containers;
+pub mod detached_dom;
+pub mod listeners;
+pub mod unbounded_array;
 
 use serde::{Deserialize, Serialize};
 
@@ -147,7 +154,15 @@ pub trait Rule: Sync {
 
 /// Every rule, specific ones first.
 pub fn all() -> Vec<Box<dyn Rule>> {
-    vec![Box::new(class_growth::ClassGrowth)]
+    vec![
+        Box::new(unbounded_array::UnboundedArray),
+        Box::new(collections::Collections),
+        Box::new(cache::Cache),
+        Box::new(closures::Closures),
+        Box::new(listeners::Listeners),
+        Box::new(detached_dom::DetachedDom),
+        Box::new(class_growth::ClassGrowth),
+    ]
 }
 
 /// Run every rule, drop generic findings that specific ones explain, and rank: tier, retained delta, size
