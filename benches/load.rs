@@ -15,7 +15,9 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
     for name in ["service.heapsnapshot.gz", "browser/page.heapsnapshot.gz"] {
         let raw = std::fs::read(root.join(name)).expect("fixture");
         let mut d = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut d).expect("gzip");
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut d)
+            .expect("gzip");
         out.push((name.trim_end_matches(".heapsnapshot.gz").replace('/', "-"), d));
     }
     if let Some(p) = std::env::var_os("HEAPSNAP_BENCH_FILE") {

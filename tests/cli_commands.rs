@@ -431,10 +431,17 @@ fn retainers_table_snapshot() {
 #[test]
 fn completions_and_man_page_are_generated_from_the_cli_definition() {
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let out = Command::cargo_bin("heapsnap").unwrap().args(["completions", shell]).output().unwrap();
+        let out = Command::cargo_bin("heapsnap")
+            .unwrap()
+            .args(["completions", shell])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{shell}");
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains("heapsnap") && text.contains("diff") && text.contains("retainers"), "{shell}");
+        assert!(
+            text.contains("heapsnap") && text.contains("diff") && text.contains("retainers"),
+            "{shell}"
+        );
     }
     let out = Command::cargo_bin("heapsnap").unwrap().arg("man").output().unwrap();
     assert!(out.status.success());
