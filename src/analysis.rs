@@ -1,8 +1,8 @@
 //! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time, computed in
 //! DevTools' order (`HeapSnapshot.initialize()`) except where no pass depends on another: detachedness ->
-//! shallow-size reattribution -> page-owned flags -> essential edges -> dominators and retained sizes ->
-//! distances -> interface definitions -> classes (distances and interfaces after the dominators, so their
-//! arrays stay out of the memory peak).
+//! shallow-size reattribution -> WeakMap edges -> page-owned flags -> essential edges -> (dominators and
+//! retained sizes || interface definitions) -> (distances || classes). Independent passes run side by side
+//! (`rayon::join`), one per core, where that does not raise the peak of memory use (the dominators).
 //! The reverse CSR of retainers is built only when a command asks for it ([`Analysis::retainers`]).
 //!
 //! After [`Analysis::new`], `snap.node_self` holds DevTools' **adjusted** self sizes (the Memory panel's
@@ -55,29 +55,47 @@ impl Analysis {
         let t = Phase::start("shallow sizes");
         devtools::reattribute_shallow_sizes(&mut snap).map_err(Error::Request)?;
         t.done();
-        let t = Phase::start("page-owned");
-        let page_owned = devtools::page_owned(&snap);
-        t.done();
         let t = Phase::start("weakmap edges");
         let weakmaps = WeakMapEdges::new(&snap);
+        t.done();
+        let t = Phase::start("page-owned");
+        let page_owned = devtools::page_owned(&snap);
         t.done();
         let t = Phase::start("essential edges");
         let essential = dominators::essential_edges(&snap, &page_owned, &weakmaps);
         t.done();
-        let t = Phase::start("dominators");
-        let dom = DominatorTree::compute(&snap, &essential);
-        t.done();
-        // Distances and interfaces depend on nothing above; computing them after the dominators keeps their
-        // arrays out of the peak of memory use.
-        let t = Phase::start("distances");
-        let distance = devtools::distances(&snap, &weakmaps);
-        t.done();
-        let t = Phase::start("interfaces");
-        let own = classes::infer_interfaces(&snap);
-        t.done();
-        let t = Phase::start("classes");
-        let classes = classes::classify(&snap, interfaces.unwrap_or(&own));
-        t.done();
+        // Independent passes side by side, one per core. The dominators (sequential, the longest pass, and the
+        // peak of memory use) have only the interface inference beside them, which allocates little; distances
+        // and classes, a node-sized array each, come after, side by side.
+        let snap_ref = &snap;
+        let (dom, own) = rayon::join(
+            || {
+                let t = Phase::start("dominators");
+                let dom = DominatorTree::compute(snap_ref, &essential);
+                t.done();
+                dom
+            },
+            || {
+                let t = Phase::start("interfaces");
+                let own = classes::infer_interfaces(snap_ref);
+                t.done();
+                own
+            },
+        );
+        let (distance, classes) = rayon::join(
+            || {
+                let t = Phase::start("distances");
+                let distance = devtools::distances(snap_ref, &weakmaps);
+                t.done();
+                distance
+            },
+            || {
+                let t = Phase::start("classes");
+                let classes = classes::classify(snap_ref, interfaces.unwrap_or(&own));
+                t.done();
+                classes
+            },
+        );
         Ok(Analysis {
             snap,
             retainers: OnceLock::new(),

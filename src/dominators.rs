@@ -47,14 +47,6 @@ pub struct Dominators {
     pub order: Vec<u32>,
 }
 
-/// Whether the edge from preorder `pu` to preorder `pc` (whose DFS parent is `ppc`) can change `pc`'s
-/// semidominator: edges into the root cannot, nor can edges from `pc`'s parent or from nodes numbered between
-/// the parent and `pc` (they contribute their own number, and the search starts at the parent's).
-#[inline]
-fn stores_pred(pu: u32, pc: u32, ppc: u32) -> bool {
-    pc != 0 && (pu > pc || pu < ppc)
-}
-
 /// Immediate dominators by Semi-NCA. When `adopt_orphans` is set, unreached nodes with no incoming
 /// (unfiltered) edge are attached under a virtual edge from `root`, in ordinal order, as DevTools does.
 ///
@@ -67,17 +59,28 @@ pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominator
     // parent[p]: preorder of the DFS parent of preorder p (0, the root, for the root and adopted orphans: the
     // virtual root edge of an orphan is its tree edge).
     let mut parent: Vec<u32> = Vec::with_capacity(n);
-    // pcount[p + 2] counts the stored predecessors of preorder p. The semidominator search of p starts at
-    // parent(p); a predecessor u that is not yet processed when p is (u < p) contributes u itself, so it can
-    // only matter if u < parent(p). Edges from the parent, self edges and such useless forward edges are not
-    // stored ([`stores_pred`]): fewer edges to keep, the same semidominators.
+    // Predecessors u of preorder p split in two. Those numbered below p (p's ancestors: the parent, forward
+    // edges) are not processed when p is and contribute their own number: only their minimum matters, and it
+    // is known when the DFS sees the edge, so it is kept in `best[p]` (with the parent's number, where the
+    // semidominator search starts) instead of a predecessor list. Those numbered above p (cross and back
+    // edges) are processed before p and are evaluated: `pcount[p + 2]` counts them for the predecessor CSR.
+    // Self edges and edges into the root can change nothing and are dropped.
+    let mut best: Vec<u32> = Vec::with_capacity(n);
     let mut pcount = vec![0u32; n + 2];
     let mut stack: Vec<(u32, usize, usize)> = Vec::new();
     let t = Phase::start("  dfs");
-    let mut dfs = |start: u32, pre: &mut [u32], vertex: &mut Vec<u32>, parent: &mut Vec<u32>, pcount: &mut [u32]| {
+    type Cols<'c> = (
+        &'c mut [u32],
+        &'c mut Vec<u32>,
+        &'c mut Vec<u32>,
+        &'c mut Vec<u32>,
+        &'c mut [u32],
+    );
+    let mut dfs = |start: u32, (pre, vertex, parent, best, pcount): Cols| {
         pre[start as usize] = vertex.len() as u32;
         vertex.push(start);
         parent.push(0);
+        best.push(0);
         let r = g.out_range(start);
         stack.push((start, r.start, r.end));
         while let Some(top) = stack.last_mut() {
@@ -95,15 +98,20 @@ pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominator
                     pre[c as usize] = vertex.len() as u32;
                     vertex.push(c);
                     parent.push(pu);
+                    best.push(pu);
                     let r = g.out_range(c);
                     stack.push((c, r.start, r.end));
-                } else if stores_pred(pu, pc, parent[pc as usize]) {
-                    pcount[pc as usize + 2] += 1;
+                } else if pu > pc {
+                    if pc != 0 {
+                        pcount[pc as usize + 2] += 1;
+                    }
+                } else if pu < best[pc as usize] {
+                    best[pc as usize] = pu;
                 }
             }
         }
     };
-    dfs(root, &mut pre, &mut vertex, &mut parent, &mut pcount);
+    dfs(root, (&mut pre, &mut vertex, &mut parent, &mut best, &mut pcount));
     t.done();
     let t = Phase::start("  orphans");
     if adopt_orphans && vertex.len() < n {
@@ -118,16 +126,16 @@ pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominator
         }
         for o in 0..n as u32 {
             if pre[o as usize] == NONE && !has_in.contains(o as usize) {
-                dfs(o, &mut pre, &mut vertex, &mut parent, &mut pcount);
+                dfs(o, (&mut pre, &mut vertex, &mut parent, &mut best, &mut pcount));
             }
         }
     }
     t.done();
     let t = Phase::start("  predecessors");
     let count = vertex.len();
-    // Predecessor CSR in preorder space over the non-tree edges between reached nodes (an edge out of a reached
-    // node always ends at a reached node; edges out of unreached nodes are never seen). Filled in ordinal
-    // order, which streams the edge columns; the same test as in the DFS decides what is stored.
+    // Predecessor CSR in preorder space over the edges u -> p with u > p != 0 between reached nodes (an edge
+    // out of a reached node always ends at a reached node; edges out of unreached nodes are never seen).
+    // Filled in ordinal order, which streams the edge columns; the same test as in the DFS decides.
     let mut pfirst = pcount;
     pfirst.truncate(count + 2);
     for i in 2..count + 2 {
@@ -142,7 +150,7 @@ pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominator
         for e in g.out_range(u) {
             if let Some(c) = g.out_target(e) {
                 let pc = pre[c as usize];
-                if stores_pred(pu, pc, parent[pc as usize]) {
+                if pu > pc && pc != 0 {
                     let slot = &mut pfirst[pc as usize + 1];
                     psrc[*slot as usize] = pu;
                     *slot += 1;
@@ -153,22 +161,17 @@ pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominator
     drop(pre);
     t.done();
     let t = Phase::start("  semidominators");
-    // Now pfirst[i]..pfirst[i + 1] are the predecessors of preorder i. `best[x]` is the smallest semidominator
-    // on x's compressed ancestor path (the semidominator *value*, not the vertex: one array less).
-    // ancestor[x] == NONE: x is not linked yet (not processed).
+    // Now pfirst[i]..pfirst[i + 1] are the predecessors of preorder i numbered above i, all processed before
+    // i. Until x is processed, `best[x]` is the smallest of its parent and its predecessors numbered below it;
+    // afterwards, the smallest semidominator on x's compressed ancestor path (the semidominator *value*, not
+    // the vertex: one array less). ancestor[x] == NONE: x is not linked yet (not processed, or the root).
     // Once w is processed, pfirst[w + 1] is never read again (it bounds the predecessors of w and w + 1, both
     // done): it keeps semi(w) for the NCA pass, so no separate array is needed.
-    let mut best = vec![0u32; count];
     let mut ancestor = vec![NONE; count];
     let mut path: Vec<u32> = Vec::new();
     for w in (1..count).rev() {
-        let mut sw = parent[w];
+        let mut sw = best[w];
         for &v in &psrc[pfirst[w] as usize..pfirst[w + 1] as usize] {
-            if ancestor[v as usize] == NONE {
-                // Not processed: an ancestor of w or a node to its left, with its own number.
-                sw = sw.min(v);
-                continue;
-            }
             // eval(v) with path compression.
             let mut x = v;
             while ancestor[ancestor[x as usize] as usize] != NONE {
@@ -246,7 +249,7 @@ fn is_essential(s: &Snapshot, page_owned: &FixedBitSet, weakmaps: &WeakMapEdges,
     if kind == EdgeKind::Weak {
         return false;
     }
-    let v = s.edge_to[e];
+    let v = s.edge_to(e);
     if v == u {
         return false;
     }
@@ -284,7 +287,7 @@ impl DomGraph for EssentialGraph<'_> {
     }
     #[inline]
     fn out_target(&self, e: usize) -> Option<u32> {
-        self.essential.contains(e).then(|| self.snap.edge_to[e])
+        self.essential.contains(e).then(|| self.snap.edge_to(e))
     }
 }
 

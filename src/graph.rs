@@ -8,6 +8,8 @@
 //! Invariants: `first.len() == node_count + 1`; `edge[k]` is an edge index whose target is the node owning
 //! slot `k`, `src[k]` its source ordinal. Memory: 4 bytes per node + 8 bytes per edge. Build: O(V + E).
 
+use std::ops::Range;
+
 use fixedbitset::FixedBitSet;
 use petgraph::visit::{
     Data, EdgeCount, GraphBase, GraphProp, IntoEdgeReferences, IntoEdges, IntoNeighbors, IntoNeighborsDirected,
@@ -35,7 +37,7 @@ impl Retainers {
         let n = s.node_count();
         let m = s.edge_count();
         let mut first = vec![0u32; n + 1];
-        for &t in &s.edge_to {
+        for t in s.edge_targets(0..m) {
             first[t as usize + 1] += 1;
         }
         for i in 0..n {
@@ -47,7 +49,7 @@ impl Retainers {
         let mut src = vec![0u32; m];
         for u in 0..n as u32 {
             for e in s.edges(u) {
-                let t = s.edge_to[e] as usize;
+                let t = s.edge_to(e) as usize;
                 next[t] -= 1;
                 let k = next[t] as usize;
                 edge[k] = e as u32;
@@ -167,7 +169,7 @@ impl<'a> EdgeRef<'a> {
     pub fn to(&self) -> NodeRef<'a> {
         NodeRef {
             snap: self.snap,
-            index: self.snap.edge_to[self.index as usize],
+            index: self.snap.edge_to(self.index as usize),
         }
     }
 }
@@ -180,7 +182,7 @@ impl petgraph::visit::EdgeRef for EdgeRef<'_> {
         self.from
     }
     fn target(&self) -> u32 {
-        self.snap.edge_to[self.index as usize]
+        self.snap.edge_to(self.index as usize)
     }
     fn weight(&self) -> &u32 {
         &self.index
@@ -246,13 +248,14 @@ impl Visitable for Graph<'_> {
 
 /// Out-neighbours in V8 edge order.
 pub struct Neighbors<'a> {
-    targets: std::slice::Iter<'a, u32>,
+    snap: &'a Snapshot,
+    edges: Range<usize>,
 }
 
 impl Iterator for Neighbors<'_> {
     type Item = u32;
     fn next(&mut self) -> Option<u32> {
-        self.targets.next().copied()
+        self.edges.next().map(|e| self.snap.edge_to(e))
     }
 }
 
@@ -260,7 +263,8 @@ impl<'a> IntoNeighbors for Graph<'a> {
     type Neighbors = Neighbors<'a>;
     fn neighbors(self, a: u32) -> Neighbors<'a> {
         Neighbors {
-            targets: self.snap.edge_to[self.snap.edges(a)].iter(),
+            snap: self.snap,
+            edges: self.snap.edges(a),
         }
     }
 }

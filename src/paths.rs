@@ -83,8 +83,8 @@ fn cons_string_name(s: &Snapshot, o: u32) -> Vec<u8> {
             }
             if s.edge_kind(e) == EdgeKind::Internal {
                 match s.edge_name_bytes(e) {
-                    b"first" => first = s.edge_to[e],
-                    b"second" => second = s.edge_to[e],
+                    b"first" => first = s.edge_to(e),
+                    b"second" => second = s.edge_to(e),
                     _ => {}
                 }
             }

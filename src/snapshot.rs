@@ -5,9 +5,10 @@
 //! the columns -> validate cross-references (string indexes, edge counts) -> `first_edge` prefix sum.
 //!
 //! Invariants once loaded: `first_edge.len() == node_count + 1`, `first_edge[node_count] == edge_count`,
-//! `edge_to[e] < node_count` (an ordinal, not V8's node index), every node and non-index edge name is a valid
+//! `edge_to(e) < node_count` (an ordinal, not V8's node index), every node and non-index edge name is a valid
 //! string index, `root < node_count`. Node and edge counts fit in `u32`.
-//! Memory: 18 bytes per node (type u8, detachedness u8, name/id/self/first_edge u32) and 9 bytes per edge.
+//! Memory: 18 bytes per node (type u8, detachedness u8, name/id/self/first_edge u32) and 8 bytes per edge (name,
+//! and target with the type in its low bits: `node_count < 2^(32 - type bits)`, 536 M nodes with V8's 7 types).
 
 use std::ops::Range;
 use std::path::Path;
@@ -17,7 +18,7 @@ use rayon::prelude::*;
 use crate::error::{ParseError, Result};
 use crate::header::{EdgeKind, Header, NodeKind};
 use crate::input::Input;
-use crate::numbers::ArrayPlan;
+use crate::numbers::{ArrayPlan, Records};
 use crate::scan;
 use crate::strings::Strings;
 use crate::timing::Phase;
@@ -52,12 +53,13 @@ pub struct Snapshot {
     pub node_detachedness: Vec<u8>,
     /// CSR offsets: edges of node `i` are `first_edge[i]..first_edge[i + 1]`.
     pub first_edge: Vec<u32>,
-    /// Edge type (index into `header.edge_kinds`).
-    pub edge_type: Vec<u8>,
     /// Edge name: string index, or the element index for `element`/`hidden` edges.
     pub edge_name: Vec<u32>,
-    /// Edge target ordinal.
-    pub edge_to: Vec<u32>,
+    /// Edge target ordinal and type in one word: `to << edge_type_bits | type` (a type column of its own would
+    /// cost one more byte per edge). Read with [`Snapshot::edge_to`] and [`Snapshot::edge_kind`].
+    edge_packed: Vec<u32>,
+    /// Bits of `edge_packed` that hold the type (enough for the meta's edge types).
+    edge_type_bits: u32,
     /// The string table.
     pub strings: Strings,
     /// Locations, in file order.
@@ -72,6 +74,19 @@ struct Col<T>(*mut T, usize);
 // is written by exactly one chunk of the parse (chunks cover disjoint element ranges), so no two threads write
 // the same slot and nobody reads until the parallel section has joined.
 unsafe impl<T: Send> Sync for Col<T> {}
+impl Col<u32> {
+    /// OR `x` into slot `i`, atomically: the two halves of a packed edge cut by a chunk boundary are stored by
+    /// two threads.
+    #[inline]
+    fn or(&self, i: usize, x: u32) {
+        assert!(i < self.1, "column index out of range");
+        // SAFETY: `i < len` was just checked; `AtomicU32` has the size and alignment of `u32`, and every access
+        // to this slot during the parse goes through this atomic (slots of cut records are never `set`).
+        let a = unsafe { &*(self.0.add(i) as *const std::sync::atomic::AtomicU32) };
+        a.fetch_or(x, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 impl<T: Copy> Col<T> {
     fn new(v: &mut [T]) -> Self {
         Col(v.as_mut_ptr(), v.len())
@@ -82,6 +97,143 @@ impl<T: Copy> Col<T> {
         // SAFETY: `i < len` was just checked and the slot is written by this chunk only (see `Sync` above).
         unsafe { self.0.add(i).write(x) }
     }
+}
+
+/// The node columns as the parser's record sink.
+struct NodeColumns<'a> {
+    h: &'a Header,
+    ntypes: usize,
+    det: usize,
+    ty: Col<u8>,
+    name: Col<u32>,
+    id: Col<u32>,
+    self_size: Col<u32>,
+    detachedness: Col<u8>,
+    edge_count: Col<u32>,
+}
+
+impl Records for NodeColumns<'_> {
+    #[inline]
+    fn value(&self, r: usize, f: usize, v: u32) -> Result<(), String> {
+        let h = self.h;
+        if f == h.node_type {
+            if v as usize >= self.ntypes {
+                return Err(format!("node type {v} is not one of the {} types in meta", self.ntypes));
+            }
+            self.ty.set(r, v as u8);
+        } else if f == h.node_name {
+            self.name.set(r, v);
+        } else if f == h.node_id {
+            self.id.set(r, v);
+        } else if f == h.node_self_size {
+            self.self_size.set(r, v);
+        } else if f == h.node_edge_count {
+            self.edge_count.set(r, v);
+        } else if f == self.det {
+            if v > 2 {
+                return Err(format!("detachedness {v} is not 0, 1 or 2"));
+            }
+            self.detachedness.set(r, v as u8);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn record(&self, r: usize, vals: &[u32]) -> Result<(), (usize, String)> {
+        let h = self.h;
+        let (t, det) = (vals[h.node_type], vals.get(self.det).copied());
+        if t as usize >= self.ntypes || det.is_some_and(|v| v > 2) {
+            // The first invalid field in the file.
+            return match (0..vals.len()).find_map(|f| self.value(r, f, vals[f]).err().map(|m| (f, m))) {
+                Some(e) => Err(e),
+                None => Ok(()),
+            };
+        }
+        self.ty.set(r, t as u8);
+        self.name.set(r, vals[h.node_name]);
+        self.id.set(r, vals[h.node_id]);
+        self.self_size.set(r, vals[h.node_self_size]);
+        self.edge_count.set(r, vals[h.node_edge_count]);
+        if let Some(v) = det {
+            self.detachedness.set(r, v as u8);
+        }
+        Ok(())
+    }
+}
+
+/// The edge columns as the parser's record sink (`to_node` becomes an ordinal).
+struct EdgeColumns<'a> {
+    h: &'a Header,
+    etypes: usize,
+    bits: u32,
+    nf: u32,
+    limit: u64,
+    n: usize,
+    name: Col<u32>,
+    packed: Col<u32>,
+}
+
+impl EdgeColumns<'_> {
+    #[inline]
+    fn to_node(&self, v: u32) -> Result<u32, String> {
+        if v % self.nf != 0 {
+            return Err(format!("to_node {v} is not a multiple of the {} node fields", self.nf));
+        }
+        if v as u64 >= self.limit {
+            return Err(format!("to_node {v} points past the last of {} nodes", self.n));
+        }
+        Ok(v / self.nf)
+    }
+
+    #[inline]
+    fn edge_type(&self, v: u32) -> Result<u8, String> {
+        if v as usize >= self.etypes {
+            return Err(format!("edge type {v} is not one of the {} types in meta", self.etypes));
+        }
+        Ok(v as u8)
+    }
+}
+
+impl Records for EdgeColumns<'_> {
+    #[inline]
+    fn value(&self, r: usize, f: usize, v: u32) -> Result<(), String> {
+        let h = self.h;
+        // A record cut by a chunk boundary: type and target may be stored by two chunks, in either order.
+        if f == h.edge_type {
+            self.packed.or(r, self.edge_type(v)? as u32);
+        } else if f == h.edge_name {
+            self.name.set(r, v);
+        } else if f == h.edge_to {
+            self.packed.or(r, self.to_node(v)? << self.bits);
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn record(&self, r: usize, vals: &[u32]) -> Result<(), (usize, String)> {
+        let h = self.h;
+        let (t, to) = match (self.edge_type(vals[h.edge_type]), self.to_node(vals[h.edge_to])) {
+            (Ok(t), Ok(to)) => (t, to),
+            // Both invalid: the first in the file.
+            (Err(a), Err(b)) => {
+                return Err(if h.edge_type < h.edge_to {
+                    (h.edge_type, a)
+                } else {
+                    (h.edge_to, b)
+                })
+            }
+            (Err(a), _) => return Err((h.edge_type, a)),
+            (_, Err(b)) => return Err((h.edge_to, b)),
+        };
+        self.packed.set(r, to << self.bits | t as u32);
+        self.name.set(r, vals[h.edge_name]);
+        Ok(())
+    }
+}
+
+/// Bits that hold an edge type in a packed edge: enough for `kinds` types, at least 1.
+fn edge_type_bits(kinds: usize) -> u32 {
+    (usize::BITS - kinds.saturating_sub(1).leading_zeros()).max(1)
 }
 
 fn to_u32(n: usize, what: &str, section: &str, at: usize) -> Result<u32, ParseError> {
@@ -146,6 +298,18 @@ impl Snapshot {
             return Err(ParseError::new("nodes", nr.start as u64, "the snapshot has no nodes"));
         }
 
+        let type_bits = edge_type_bits(header.edge_kinds.len());
+        if n as u64 >= 1u64 << (32 - type_bits) {
+            return Err(ParseError::new(
+                "nodes",
+                nr.start as u64,
+                format!(
+                    "{n} nodes exceed the supported 2^{} with {} edge types",
+                    32 - type_bits,
+                    header.edge_kinds.len()
+                ),
+            ));
+        }
         let t = Phase::start("parse numbers || strings");
         let mut node_type = vec![0u8; n];
         let mut node_name = vec![0u32; n];
@@ -153,9 +317,8 @@ impl Snapshot {
         let mut node_self = vec![0u32; n];
         let mut node_det = vec![0u8; if header.node_detachedness.is_some() { n } else { 0 }];
         let mut first_edge = vec![0u32; n + 1];
-        let mut edge_type = vec![0u8; m];
         let mut edge_name = vec![0u32; m];
-        let mut edge_to = vec![0u32; m];
+        let mut edge_packed = vec![0u32; m];
 
         let (strings, numbers) = rayon::join(
             || {
@@ -164,75 +327,29 @@ impl Snapshot {
                 r
             },
             || -> Result<(), ParseError> {
-                let h = &header;
-                let (ct, cn, ci, cs, cd, cf) = (
-                    Col::new(&mut node_type),
-                    Col::new(&mut node_name),
-                    Col::new(&mut node_id),
-                    Col::new(&mut node_self),
-                    Col::new(&mut node_det),
-                    Col::new(&mut first_edge[1..]),
-                );
-                let ntypes = h.node_kinds.len();
-                let det = h.node_detachedness.unwrap_or(usize::MAX);
-                node_plan.parse(
-                    d,
-                    nf,
-                    |r, f, v| {
-                        if f == h.node_type {
-                            if v as usize >= ntypes {
-                                return Err(format!("node type {v} is not one of the {ntypes} types in meta"));
-                            }
-                            ct.set(r, v as u8);
-                        } else if f == h.node_name {
-                            cn.set(r, v);
-                        } else if f == h.node_id {
-                            ci.set(r, v);
-                        } else if f == h.node_self_size {
-                            cs.set(r, v);
-                        } else if f == h.node_edge_count {
-                            cf.set(r, v);
-                        } else if f == det {
-                            if v > 2 {
-                                return Err(format!("detachedness {v} is not 0, 1 or 2"));
-                            }
-                            cd.set(r, v as u8);
-                        }
-                        Ok(())
-                    },
-                    &release,
-                )?;
-                let (et, en, eto) = (
-                    Col::new(&mut edge_type),
-                    Col::new(&mut edge_name),
-                    Col::new(&mut edge_to),
-                );
-                let etypes = h.edge_kinds.len();
-                let limit = n as u64 * nf as u64;
-                edge_plan.parse(
-                    d,
-                    ef,
-                    |r, f, v| {
-                        if f == h.edge_type {
-                            if v as usize >= etypes {
-                                return Err(format!("edge type {v} is not one of the {etypes} types in meta"));
-                            }
-                            et.set(r, v as u8);
-                        } else if f == h.edge_name {
-                            en.set(r, v);
-                        } else if f == h.edge_to {
-                            if v as u64 % nf as u64 != 0 {
-                                return Err(format!("to_node {v} is not a multiple of the {nf} node fields"));
-                            }
-                            if v as u64 >= limit {
-                                return Err(format!("to_node {v} points past the last of {n} nodes"));
-                            }
-                            eto.set(r, v / nf as u32);
-                        }
-                        Ok(())
-                    },
-                    &release,
-                )
+                let nodes = NodeColumns {
+                    h: &header,
+                    ntypes: header.node_kinds.len(),
+                    det: header.node_detachedness.unwrap_or(usize::MAX),
+                    ty: Col::new(&mut node_type),
+                    name: Col::new(&mut node_name),
+                    id: Col::new(&mut node_id),
+                    self_size: Col::new(&mut node_self),
+                    detachedness: Col::new(&mut node_det),
+                    edge_count: Col::new(&mut first_edge[1..]),
+                };
+                node_plan.parse_records(d, nf, &nodes, &release)?;
+                let edges = EdgeColumns {
+                    h: &header,
+                    etypes: header.edge_kinds.len(),
+                    bits: type_bits,
+                    nf: nf as u32,
+                    limit: n as u64 * nf as u64,
+                    n,
+                    name: Col::new(&mut edge_name),
+                    packed: Col::new(&mut edge_packed),
+                };
+                edge_plan.parse_records(d, ef, &edges, &release)
             },
         );
         numbers?;
@@ -280,12 +397,20 @@ impl Snapshot {
         let mut index_mask = [false; 256];
         index_mask[..index_named.len()].copy_from_slice(&index_named);
         let bad_edge = |t: u8, x: u32| !index_mask[t as usize] & (x >= ns);
+        let type_mask = (1u32 << type_bits) - 1;
         let edges_ok = edge_name
             .par_chunks(BLOCK)
-            .zip(edge_type.par_chunks(BLOCK))
-            .all(|(names, types)| names.iter().zip(types).fold(true, |ok, (&x, &t)| ok & !bad_edge(t, x)));
+            .zip(edge_packed.par_chunks(BLOCK))
+            .all(|(names, packed)| {
+                names
+                    .iter()
+                    .zip(packed)
+                    .fold(true, |ok, (&x, &p)| ok & !bad_edge((p & type_mask) as u8, x))
+            });
         if !edges_ok {
-            let e = (0..m).position(|e| bad_edge(edge_type[e], edge_name[e])).unwrap_or(0);
+            let e = (0..m)
+                .position(|e| bad_edge((edge_packed[e] & type_mask) as u8, edge_name[e]))
+                .unwrap_or(0);
             return Err(ParseError::new(
                 "edges",
                 edge_plan.offset_of(d, e * ef + header.edge_name),
@@ -300,6 +425,7 @@ impl Snapshot {
                 let plan = ArrayPlan::new(d, lr.clone(), "locations")?;
                 let count = plan.expect(lf, None, "location", lr.start)?;
                 let flat = crate::numbers::parse_flat(d, lr.clone(), "locations")?;
+                release(lr.clone());
                 let mut out = Vec::with_capacity(count);
                 for (k, rec) in flat.chunks_exact(lf).enumerate() {
                     let obj = rec[oi] as usize;
@@ -331,9 +457,9 @@ impl Snapshot {
             node_self,
             node_detachedness: node_det,
             first_edge,
-            edge_type,
             edge_name,
-            edge_to,
+            edge_packed,
+            edge_type_bits: type_bits,
             strings,
             locations,
             root,
@@ -347,7 +473,36 @@ impl Snapshot {
 
     /// Number of edges.
     pub fn edge_count(&self) -> usize {
-        self.edge_to.len()
+        self.edge_packed.len()
+    }
+
+    /// Target ordinal of edge `e`.
+    #[inline]
+    pub fn edge_to(&self, e: usize) -> u32 {
+        self.edge_packed[e] >> self.edge_type_bits
+    }
+
+    /// Edge type of edge `e` (index into `header.edge_kinds`).
+    #[inline]
+    pub fn edge_type(&self, e: usize) -> u8 {
+        (self.edge_packed[e] & ((1 << self.edge_type_bits) - 1)) as u8
+    }
+
+    /// Targets of the edges in `r` (a node's edges: [`Snapshot::edges`]).
+    #[inline]
+    pub fn edge_targets(&self, r: Range<usize>) -> impl Iterator<Item = u32> + '_ {
+        self.edge_packed[r].iter().map(move |&p| p >> self.edge_type_bits)
+    }
+
+    /// Targets of all edges, in parallel chunks of `chunk` edges.
+    pub fn par_edge_targets(
+        &self,
+        chunk: usize,
+    ) -> impl IndexedParallelIterator<Item = impl Iterator<Item = u32> + '_> {
+        let bits = self.edge_type_bits;
+        self.edge_packed
+            .par_chunks(chunk)
+            .map(move |c| c.iter().map(move |&p| p >> bits))
     }
 
     /// The edges of node `i` as a range of edge indexes.
@@ -365,7 +520,7 @@ impl Snapshot {
     /// Edge kind of edge `e`.
     #[inline]
     pub fn edge_kind(&self, e: usize) -> EdgeKind {
-        self.header.edge_kinds[self.edge_type[e] as usize]
+        self.header.edge_kinds[self.edge_type(e) as usize]
     }
 
     /// Raw name bytes of node `i`.
@@ -404,7 +559,7 @@ impl Snapshot {
 
     /// Edge type name as in meta.
     pub fn edge_type_name(&self, e: usize) -> &str {
-        &self.header.edge_type_names[self.edge_type[e] as usize]
+        &self.header.edge_type_names[self.edge_type(e) as usize]
     }
 
     /// Every string index whose text is `b` (V8 deduplicates strings, so usually one or none). Lets hot loops
@@ -424,5 +579,21 @@ impl Snapshot {
     /// Ordinal of the node with id `id` (linear scan).
     pub fn ordinal_of_id(&self, id: u32) -> Option<u32> {
         self.node_id.par_iter().position_first(|&x| x == id).map(|i| i as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_type_bits_fit_the_meta() {
+        assert_eq!(edge_type_bits(0), 1);
+        assert_eq!(edge_type_bits(1), 1);
+        assert_eq!(edge_type_bits(2), 1);
+        assert_eq!(edge_type_bits(7), 3); // V8's
+        assert_eq!(edge_type_bits(8), 3);
+        assert_eq!(edge_type_bits(9), 4);
+        assert_eq!(edge_type_bits(256), 8);
     }
 }

@@ -4,6 +4,7 @@
 //! Rows skip nodes whose adjusted self size is 0, as DevTools does. Counting is parallel (rayon fold over node
 //! ranges into per-class partial sums), O(V) time and O(threads x classes) memory.
 
+use fixedbitset::FixedBitSet;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -137,30 +138,45 @@ pub fn totals(a: &Analysis, rows: &[ClassRow]) -> Totals {
     }
 }
 
-/// `calculateStatistics` + the UI's pie.
+/// `calculateStatistics` + the UI's pie. Two parallel passes over the nodes and one over the edges.
 pub fn statistics(a: &Analysis) -> Statistics {
     let s = &a.snap;
     let elements = ElementsRetainers::new(a);
     let array = s.string_ids(b"Array");
     let buffer_data = s.string_ids(b"system / JSArrayBufferData");
-    let mut native = s.header.extra_native_bytes;
-    let (mut typed, mut code, mut strings, mut arrays, mut system) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    for o in 0..s.node_count() as u32 {
-        let sz = s.node_self[o as usize] as u64;
-        match s.kind(o) {
-            NodeKind::Hidden => system += sz,
-            NodeKind::Native => {
-                native += sz;
-                if buffer_data.contains(&s.node_name[o as usize]) {
-                    typed += sz;
-                }
-            }
-            NodeKind::Code => code += sz,
-            NodeKind::String | NodeKind::ConsString | NodeKind::SlicedString => strings += sz,
-            _ if array.contains(&s.node_name[o as usize]) => arrays += array_size(a, &elements, o),
-            _ => {}
+    // (native, typed, code, strings, arrays, system)
+    type Sums = [u64; 6];
+    let add = |mut x: Sums, y: Sums| {
+        for (p, q) in x.iter_mut().zip(y) {
+            *p += q;
         }
-    }
+        x
+    };
+    let [native, typed, code, strings, arrays, system] = (0..s.node_count() as u32)
+        .into_par_iter()
+        .with_min_len(1 << 16)
+        .fold(
+            || [0u64; 6],
+            |mut acc, o| {
+                let sz = s.node_self[o as usize] as u64;
+                match s.kind(o) {
+                    NodeKind::Hidden => acc[5] += sz,
+                    NodeKind::Native => {
+                        acc[0] += sz;
+                        if buffer_data.contains(&s.node_name[o as usize]) {
+                            acc[1] += sz;
+                        }
+                    }
+                    NodeKind::Code => acc[2] += sz,
+                    NodeKind::String | NodeKind::ConsString | NodeKind::SlicedString => acc[3] += sz,
+                    _ if array.contains(&s.node_name[o as usize]) => acc[4] += array_size(a, &elements, o),
+                    _ => {}
+                }
+                acc
+            },
+        )
+        .reduce(|| [0u64; 6], add);
+    let native = native + s.header.extra_native_bytes;
     let total = a.total_size();
     let v8heap = total - native;
     Statistics {
@@ -179,51 +195,75 @@ pub fn statistics(a: &Analysis) -> Statistics {
 fn elements_of(s: &crate::snapshot::Snapshot, o: u32) -> Option<u32> {
     s.edges(o)
         .find(|&e| s.edge_kind(e) == crate::header::EdgeKind::Internal && s.edge_name_bytes(e) == b"elements")
-        .map(|e| s.edge_to[e])
+        .map(|e| s.edge_to(e))
 }
 
-/// Retainer counts of the `elements` stores of `Array` nodes only (one parallel pass over the edges), so the
-/// Statistics view needs no reverse graph.
+/// Which `elements` stores of `Array` nodes have exactly one retainer (parallel passes over the nodes and the
+/// edges, two bitsets), so the Statistics view needs no reverse graph.
 struct ElementsRetainers {
-    counts: rustc_hash::FxHashMap<u32, u32>,
+    /// Stores retained by exactly one edge.
+    single: FixedBitSet,
 }
 
 impl ElementsRetainers {
     fn new(a: &Analysis) -> Self {
         let s = &a.snap;
-        let mut marked = fixedbitset::FixedBitSet::with_capacity(s.node_count());
+        let n = s.node_count();
         let array = s.string_ids(b"Array");
-        for o in 0..s.node_count() as u32 {
-            if !matches!(s.kind(o), NodeKind::Hidden | NodeKind::Native | NodeKind::Code)
-                && !matches!(
+        let empty = || FixedBitSet::with_capacity(n);
+        let union = |mut x: FixedBitSet, y: FixedBitSet| {
+            x.union_with(&y);
+            x
+        };
+        let marked = (0..n as u32)
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .fold(empty, |mut m, o| {
+                let counted = !matches!(
                     s.kind(o),
-                    NodeKind::String | NodeKind::ConsString | NodeKind::SlicedString
-                )
-                && array.contains(&s.node_name[o as usize])
-            {
-                if let Some(t) = elements_of(s, o) {
-                    marked.insert(t as usize);
-                }
-            }
-        }
-        let counts = s
-            .edge_to
-            .par_chunks(1 << 20)
-            .fold(rustc_hash::FxHashMap::default, |mut m, chunk| {
-                for &t in chunk {
-                    if marked.contains(t as usize) {
-                        *m.entry(t).or_insert(0u32) += 1;
+                    NodeKind::Hidden
+                        | NodeKind::Native
+                        | NodeKind::Code
+                        | NodeKind::String
+                        | NodeKind::ConsString
+                        | NodeKind::SlicedString
+                );
+                if counted && array.contains(&s.node_name[o as usize]) {
+                    if let Some(t) = elements_of(s, o) {
+                        m.insert(t as usize);
                     }
                 }
                 m
             })
-            .reduce(rustc_hash::FxHashMap::default, |mut x, y| {
-                for (k, v) in y {
-                    *x.entry(k).or_insert(0) += v;
-                }
-                x
-            });
-        ElementsRetainers { counts }
+            .reduce(empty, union);
+        // Retained at least once / at least twice.
+        let (once, twice) = s
+            .par_edge_targets(1 << 20)
+            .fold(
+                || (empty(), empty()),
+                |(mut once, mut twice), targets| {
+                    for t in targets {
+                        if marked.contains(t as usize) && once.put(t as usize) {
+                            twice.insert(t as usize);
+                        }
+                    }
+                    (once, twice)
+                },
+            )
+            .reduce(
+                || (empty(), empty()),
+                |(mut o1, mut t1), (o2, t2)| {
+                    let mut both = o1.clone();
+                    both.intersect_with(&o2);
+                    t1.union_with(&t2);
+                    t1.union_with(&both);
+                    o1.union_with(&o2);
+                    (o1, t1)
+                },
+            );
+        let mut single = once;
+        single.difference_with(&twice);
+        ElementsRetainers { single }
     }
 }
 
@@ -232,7 +272,7 @@ fn array_size(a: &Analysis, el: &ElementsRetainers, o: u32) -> u64 {
     let s = &a.snap;
     let mut size = s.node_self[o as usize] as u64;
     if let Some(t) = elements_of(s, o) {
-        if el.counts.get(&t) == Some(&1) {
+        if el.single.contains(t as usize) {
             size += s.node_self[t as usize] as u64;
         }
     }

@@ -35,6 +35,7 @@ pub fn finish_progress() {
 pub struct Phase {
     name: &'static str,
     start: Instant,
+    cpu: f64,
 }
 
 impl Phase {
@@ -43,6 +44,7 @@ impl Phase {
         Phase {
             name,
             start: Instant::now(),
+            cpu: if enabled() { cpu_seconds() } else { 0.0 },
         }
     }
 
@@ -54,13 +56,27 @@ impl Drop for Phase {
     fn drop(&mut self) {
         if enabled() {
             eprintln!(
-                "[heapsnap] {:<28} {:>9.1} ms  {}",
+                "[heapsnap] {:<28} {:>9.1} ms  cpu {:>8.0} ms  {}",
                 self.name,
                 self.start.elapsed().as_secs_f64() * 1e3,
+                (cpu_seconds() - self.cpu) * 1e3,
                 memory()
             );
         }
     }
+}
+
+/// CPU time (user + system) of the whole process so far, from `/proc/self/stat` (clock ticks of 10 ms).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start after the last `)`.
+    let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the state field.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Current and peak resident memory (Linux `/proc/self/status`), for the timings.

@@ -454,7 +454,7 @@ fn brute_page_owned(snap: &Snapshot) -> Vec<bool> {
     let mut stack = Vec::new();
     for e in snap.edges(snap.root) {
         if snap.edge_kind(e) == EdgeKind::Shortcut {
-            let c = snap.edge_to[e];
+            let c = snap.edge_to(e);
             if !owned[c as usize] {
                 owned[c as usize] = true;
                 stack.push(c);
@@ -463,7 +463,7 @@ fn brute_page_owned(snap: &Snapshot) -> Vec<bool> {
     }
     while let Some(u) = stack.pop() {
         for e in snap.edges(u) {
-            let c = snap.edge_to[e];
+            let c = snap.edge_to(e);
             if snap.edge_kind(e) != EdgeKind::Weak && !owned[c as usize] {
                 owned[c as usize] = true;
                 stack.push(c);
@@ -490,7 +490,7 @@ fn check_snapshot(spec: &SnapSpec) -> Result<(), TestCaseError> {
     let mut edges = Vec::with_capacity(s.edge_count());
     for u in 0..n as u32 {
         for e in s.edges(u) {
-            let v = s.edge_to[e];
+            let v = s.edge_to(e);
             let k = s.edge_kind(e);
             let weakmap_from_table = k == EdgeKind::Internal
                 && weakmap_tables()
@@ -648,7 +648,7 @@ fn large_snapshot_essential_edges_and_dominators() {
     for u in 0..n {
         for e in s.edges(u) {
             let k = s.edge_kind(e);
-            let want = k != EdgeKind::Weak && s.edge_to[e] != u && !(u != s.root && k == EdgeKind::Shortcut);
+            let want = k != EdgeKind::Weak && s.edge_to(e) != u && !(u != s.root && k == EdgeKind::Shortcut);
             assert_eq!(an.essential.contains(e), want, "essential edge {e}");
         }
     }

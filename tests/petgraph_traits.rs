@@ -48,7 +48,7 @@ fn hand_bfs(s: &Snapshot, start: u32) -> (Vec<u32>, Vec<u32>) {
     while let Some(u) = q.pop_front() {
         order.push(u);
         for e in s.edges(u) {
-            let v = s.edge_to[e];
+            let v = s.edge_to(e);
             if level[v as usize] == u32::MAX {
                 level[v as usize] = level[u as usize] + 1;
                 q.push_back(v);
@@ -63,7 +63,7 @@ fn hand_predecessors(s: &Snapshot) -> Vec<Vec<u32>> {
     let mut pred = vec![Vec::new(); s.node_count()];
     for u in 0..s.node_count() as u32 {
         for e in s.edges(u) {
-            pred[s.edge_to[e] as usize].push(u);
+            pred[s.edge_to(e) as usize].push(u);
         }
     }
     pred
@@ -80,7 +80,7 @@ impl DomGraph for AllEdges<'_> {
         self.0.edges(u)
     }
     fn out_target(&self, e: usize) -> Option<u32> {
-        Some(self.0.edge_to[e])
+        Some(self.0.edge_to(e))
     }
 }
 
@@ -131,7 +131,7 @@ fn counts_and_indexing() {
     let mut comps = n;
     for u in 0..n as u32 {
         for e in s.edges(u) {
-            let (a, b) = (find(&mut parent, u), find(&mut parent, s.edge_to[e]));
+            let (a, b) = (find(&mut parent, u), find(&mut parent, s.edge_to(e)));
             if a != b {
                 parent[a as usize] = b;
                 comps -= 1;
@@ -148,7 +148,7 @@ fn neighbors_in_both_directions() {
     let g = an.graph();
     let pred = hand_predecessors(s);
     for v in 0..s.node_count() as u32 {
-        let out: Vec<u32> = s.edges(v).map(|e| s.edge_to[e]).collect();
+        let out: Vec<u32> = s.edges(v).map(|e| s.edge_to(e)).collect();
         assert!(g.neighbors(v).eq(out.iter().copied()), "out of {v}");
         assert!(
             g.neighbors_directed(v, Direction::Outgoing).eq(out.iter().copied()),
@@ -162,7 +162,7 @@ fn neighbors_in_both_directions() {
         );
         assert!(g.retainers(v).map(|r| r.from).eq(want), "retainers of {v}");
         for r in g.retainers(v) {
-            assert_eq!(s.edge_to[r.index as usize], v);
+            assert_eq!(s.edge_to(r.index as usize), v);
             assert!(s.edges(r.from).contains(&(r.index as usize)));
         }
     }
@@ -180,14 +180,14 @@ fn edges_carry_their_index_as_weight() {
             assert_eq!(*er.weight() as usize, e);
             assert_eq!(er.id() as usize, e);
             assert_eq!(er.source(), u);
-            assert_eq!(er.target(), s.edge_to[e]);
+            assert_eq!(er.target(), s.edge_to(e));
         }
     }
     let mut next_edge = 0usize;
     for er in g.edge_references() {
         assert_eq!(*er.weight() as usize, next_edge);
         assert!(s.edges(er.source()).contains(&next_edge), "source of edge {next_edge}");
-        assert_eq!(er.target(), s.edge_to[next_edge]);
+        assert_eq!(er.target(), s.edge_to(next_edge));
         next_edge += 1;
     }
     assert_eq!(next_edge, s.edge_count());
@@ -219,7 +219,7 @@ fn bfs_and_dfs_reach_what_a_hand_written_bfs_reaches() {
             continue;
         }
         want.push(u);
-        stack.extend(s.edges(u).map(|e| s.edge_to[e]).filter(|&v| !seen[v as usize]));
+        stack.extend(s.edges(u).map(|e| s.edge_to(e)).filter(|&v| !seen[v as usize]));
     }
     let mut dfs = Dfs::new(g, root);
     let mut got = Vec::new();
@@ -290,7 +290,7 @@ fn depth_first_search_events() {
             stack.pop();
             continue;
         }
-        let v = s.edge_to[top.1];
+        let v = s.edge_to(top.1);
         top.1 += 1;
         examined += 1;
         if !seen[v as usize] {

@@ -55,8 +55,14 @@ pub fn build_summary(
     limit: Option<usize>,
     filter: Option<&Regex>,
 ) -> SummaryReport {
-    let retained = an.class_retained();
-    let mut rows = summary::class_rows(an, Some(&retained));
+    // The per-class retained sizes (a walk of the dominator tree) beside the rows and the Statistics view.
+    let (retained, (mut rows, statistics)) = rayon::join(
+        || an.class_retained(),
+        || (summary::class_rows(an, None), summary::statistics(an)),
+    );
+    for r in &mut rows {
+        r.retained_size = an.classes.by_key.get(&r.key).map(|&c| retained[c as usize]);
+    }
     let totals = summary::totals(an, &rows);
     let class_count = rows.len() as u64;
     let has_retained = rows.iter().any(|r| r.retained_size.is_some());
@@ -76,7 +82,7 @@ pub fn build_summary(
         schema_version: SCHEMA_VERSION,
         file: file.to_string(),
         totals,
-        statistics: summary::statistics(an),
+        statistics,
         classes: rows,
         class_count,
     }

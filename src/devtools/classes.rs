@@ -8,11 +8,13 @@
 //! * The class key is `scriptId,line,column,Name` for `object` nodes with a location, else `,Name`.
 //!
 //! Output: a class index per node (`u32`, [`NO_CLASS`] never used: every node has a class) and the class table.
-//! Nodes sharing (type, name string) share a class without per-node work; plain objects are matched once per
-//! distinct sorted property list. Strings compare in JS (UTF-16) order.
+//! [`classify`] runs over chunks of nodes in parallel: a node maps to a small raw key (type, name string,
+//! definition, location), plain objects are matched once per distinct property list and chunk, and keys are
+//! formatted once per class. Strings compare in JS (UTF-16) order.
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
@@ -208,14 +210,51 @@ fn best_definition(s: &Snapshot, props: &[u32], sorted_defs: &[Vec<&[u8]>]) -> O
     best
 }
 
+/// What decides a node's class, before class keys are formatted: nodes with equal raw keys share a class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum RawKey {
+    /// Non-object, non-native kinds without a location: the type alone.
+    Type(u8),
+    /// `object` / `native` (`true`) nodes without a definition or location: the name string.
+    Name(bool, u32),
+    /// A plain object matching an interface definition.
+    Def(u32),
+    /// An `object` with a location: (script, line, column, definition, name string).
+    Loc(u32, u32, u32, Option<u32>, u32),
+}
+
+/// Nodes classified per chunk, in parallel.
+const CLASSIFY_CHUNK: usize = 1 << 18;
+
 /// Compute every node's class with the given interface definitions (`None`: infer them from `s`).
-/// `locations` maps node ordinal -> (script, line, column), the last record winning as in DevTools.
+/// Locations: the last record of a node wins, as in DevTools.
+///
+/// Parallel in three steps: each chunk of nodes maps its nodes to chunk-local raw keys (plain objects are
+/// matched once per distinct property list and chunk); the chunks' keys are then interned in node order (so
+/// the class table is in order of first appearance, whatever the thread count); a last parallel pass turns
+/// local keys into class indexes. O(V + E) work.
 pub fn classify(s: &Snapshot, defs: &[InterfaceDefinition]) -> Classes {
+    classify_in_chunks(s, defs, CLASSIFY_CHUNK)
+}
+
+fn classify_in_chunks(s: &Snapshot, defs: &[InterfaceDefinition], chunk: usize) -> Classes {
     let n = s.node_count();
-    let mut locs: HashMap<u32, (u32, u32, u32)> = HashMap::with_capacity(s.locations.len());
-    for l in &s.locations {
-        locs.insert(l.node, (l.script_id, l.line, l.column));
+    // Locations sorted by node, the last record of each node kept.
+    let mut locs: Vec<(u32, (u32, u32, u32))> = s
+        .locations
+        .iter()
+        .map(|l| (l.node, (l.script_id, l.line, l.column)))
+        .collect();
+    // Stable sort by node keeps file order among a node's records; keep the last.
+    locs.sort_by_key(|l| l.0);
+    let mut dedup: Vec<(u32, (u32, u32, u32))> = Vec::with_capacity(locs.len());
+    for l in locs {
+        match dedup.last_mut() {
+            Some(last) if last.0 == l.0 => *last = l,
+            _ => dedup.push(l),
+        }
     }
+    let locs = dedup;
     // Definitions with sorted raw properties, for matching.
     let sorted_defs: Vec<Vec<&[u8]>> = defs
         .iter()
@@ -225,92 +264,138 @@ pub fn classify(s: &Snapshot, defs: &[InterfaceDefinition]) -> Classes {
             p
         })
         .collect();
+    let plain = PlainTest::new(s);
+    let mut of_node = vec![0u32; n];
+    // Step 1: chunk-local raw keys, in order of first appearance in the chunk.
+    let local_keys: Vec<Vec<(RawKey, u32)>> = of_node
+        .par_chunks_mut(chunk)
+        .enumerate()
+        .map(|(k, out)| {
+            let base = k * chunk;
+            let mut keys: FxHashMap<RawKey, u32> = FxHashMap::default();
+            let mut order: Vec<(RawKey, u32)> = Vec::new();
+            let mut by_shape: FxHashMap<Vec<u32>, Option<u32>> = FxHashMap::default();
+            let mut props: Vec<u32> = Vec::new();
+            let mut li = locs.partition_point(|l| (l.0 as usize) < base);
+            for (j, slot) in out.iter_mut().enumerate() {
+                let o = (base + j) as u32;
+                let ou = o as usize;
+                let kind = s.kind(o);
+                let named = matches!(kind, NodeKind::Object | NodeKind::Native);
+                let def: Option<u32> = if named && !defs.is_empty() && plain.is_plain(s, o) {
+                    props.clear();
+                    props.extend(
+                        s.edges(o)
+                            .filter(|&e| s.edge_kind(e) == EdgeKind::Property)
+                            .map(|e| s.edge_name[e]),
+                    );
+                    match by_shape.get(props.as_slice()) {
+                        Some(&b) => b,
+                        None => {
+                            let b = best_definition(s, &props, &sorted_defs).map(|d| d as u32);
+                            by_shape.insert(props.clone(), b);
+                            b
+                        }
+                    }
+                } else {
+                    None
+                };
+                while li < locs.len() && locs[li].0 < o {
+                    li += 1;
+                }
+                let loc = (kind == NodeKind::Object && li < locs.len() && locs[li].0 == o).then(|| locs[li].1);
+                let key = match (def, loc) {
+                    (None, None) if !named => RawKey::Type(s.node_type[ou]),
+                    (None, None) => RawKey::Name(kind == NodeKind::Native, s.node_name[ou]),
+                    (Some(d), None) => RawKey::Def(d),
+                    (def, Some((sc, l, c))) => RawKey::Loc(sc, l, c, def, s.node_name[ou]),
+                };
+                let next = order.len() as u32;
+                *slot = *keys.entry(key).or_insert_with(|| {
+                    order.push((key, o));
+                    next
+                });
+            }
+            order
+        })
+        .collect();
+    // Step 2: intern in node order.
     let mut out = Classes {
-        of_node: vec![0; n],
+        of_node: Vec::new(),
         table: Vec::new(),
         by_key: HashMap::new(),
     };
-    // Fast paths: classes of non-object/native kinds depend only on the type; object/native classes on the
-    // name string (dense tables indexed by string); plain objects on their property list (cached per
-    // unsorted list: objects of one hidden class share it); objects with a location on (location, name).
-    let ntypes = s.header.node_kinds.len();
-    let mut by_type: Vec<u32> = vec![NO_CLASS; ntypes];
-    let mut by_name: [Vec<u32>; 2] = [vec![NO_CLASS; s.strings.len()], vec![NO_CLASS; s.strings.len()]];
-    let mut has_loc = fixedbitset::FixedBitSet::with_capacity(n);
-    for l in &s.locations {
-        has_loc.insert(l.node as usize);
-    }
-    let mut by_shape: FxHashMap<Vec<u32>, Option<usize>> = FxHashMap::default();
-    let mut by_def: Vec<u32> = vec![NO_CLASS; defs.len()];
-    let mut by_loc: FxHashMap<(u32, u32, u32, Option<usize>, u32), u32> = FxHashMap::default();
-    let mut props: Vec<u32> = Vec::new();
-    let plain = PlainTest::new(s);
-    for o in 0..n as u32 {
-        let ou = o as usize;
-        let kind = s.kind(o);
-        let named = matches!(kind, NodeKind::Object | NodeKind::Native);
-        let def: Option<usize> = if named && !defs.is_empty() && plain.is_plain(s, o) {
-            props.clear();
-            props.extend(
-                s.edges(o)
-                    .filter(|&e| s.edge_kind(e) == EdgeKind::Property)
-                    .map(|e| s.edge_name[e]),
-            );
-            match by_shape.get(props.as_slice()) {
-                Some(&b) => b,
-                None => {
-                    let b = best_definition(s, &props, &sorted_defs);
-                    by_shape.insert(props.clone(), b);
-                    b
-                }
-            }
-        } else {
-            None
-        };
-        let loc = if kind == NodeKind::Object && has_loc.contains(ou) {
-            locs.get(&o)
-        } else {
-            None
-        };
-        out.of_node[ou] = match (def, loc) {
-            (None, None) if !named => {
-                let t = s.node_type[ou] as usize;
-                if by_type[t] == NO_CLASS {
-                    let name = base_class_name(s, o);
-                    by_type[t] = out.intern(format!(",{name}"), &name);
-                }
-                by_type[t]
-            }
-            (None, None) => {
-                let table = &mut by_name[(kind == NodeKind::Native) as usize];
-                let k = s.node_name[ou] as usize;
-                if table[k] == NO_CLASS {
-                    let name = base_class_name(s, o);
-                    table[k] = out.intern(format!(",{name}"), &name);
-                }
-                table[k]
-            }
-            (Some(d), None) => {
-                if by_def[d] == NO_CLASS {
-                    by_def[d] = out.intern(format!(",{}", defs[d].name), &defs[d].name);
-                }
-                by_def[d]
-            }
-            (def, Some(&(sc, l, c))) => {
-                let k = (sc, l, c, def, s.node_name[ou]);
-                if let Some(&cls) = by_loc.get(&k) {
-                    cls
-                } else {
-                    let name = match def {
-                        Some(d) => defs[d].name.clone(),
-                        None => base_class_name(s, o),
+    let mut global: FxHashMap<RawKey, u32> = FxHashMap::default();
+    let maps: Vec<Vec<u32>> = local_keys
+        .iter()
+        .map(|order| {
+            order
+                .iter()
+                .map(|&(key, o)| {
+                    if let Some(&c) = global.get(&key) {
+                        return c;
+                    }
+                    let (k, name) = match key {
+                        RawKey::Type(_) | RawKey::Name(..) => {
+                            let name = base_class_name(s, o);
+                            (format!(",{name}"), name)
+                        }
+                        RawKey::Def(d) => (format!(",{}", defs[d as usize].name), defs[d as usize].name.clone()),
+                        RawKey::Loc(sc, l, c, def, _) => {
+                            let name = match def {
+                                Some(d) => defs[d as usize].name.clone(),
+                                None => base_class_name(s, o),
+                            };
+                            (format!("{sc},{l},{c},{name}"), name)
+                        }
                     };
-                    let cls = out.intern(format!("{sc},{l},{c},{name}"), &name);
-                    by_loc.insert(k, cls);
-                    cls
-                }
+                    let c = out.intern(k, &name);
+                    global.insert(key, c);
+                    c
+                })
+                .collect()
+        })
+        .collect();
+    // Step 3: local keys -> classes.
+    of_node
+        .par_chunks_mut(chunk)
+        .zip(maps.par_iter())
+        .for_each(|(chunk, map)| {
+            for c in chunk {
+                *c = map[*c as usize];
             }
-        };
-    }
+        });
+    out.of_node = of_node;
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The service fixture: located classes, interfaces, natives, plain objects.
+    fn service() -> Snapshot {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/service.heapsnapshot.gz");
+        let mut s = Snapshot::open(&p).unwrap();
+        crate::devtools::propagate_detachedness(&mut s);
+        s
+    }
+
+    #[test]
+    fn classes_do_not_depend_on_the_chunking() {
+        let s = service();
+        let defs = infer_interfaces(&s);
+        let whole = classify_in_chunks(&s, &defs, s.node_count());
+        for chunk in [1, 7, 1000, 4096] {
+            let c = classify_in_chunks(&s, &defs, chunk);
+            assert_eq!(c.table, whole.table, "chunk {chunk}");
+            assert!(c.of_node == whole.of_node, "chunk {chunk}");
+        }
+        // Located classes, interfaces and plain names are all there.
+        assert!(whole
+            .table
+            .iter()
+            .any(|c| c.name == "Session" && !c.key.starts_with(',')));
+        assert!(whole.table.iter().any(|c| c.key == ",{a, b}"));
+    }
 }

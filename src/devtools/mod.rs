@@ -9,7 +9,7 @@
 pub mod classes;
 pub mod jsstr;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use fixedbitset::FixedBitSet;
 use regex::bytes::Regex;
@@ -56,7 +56,7 @@ pub fn propagate_detachedness(s: &mut Snapshot) -> Vec<u8> {
     let children = |s: &Snapshot, o: u32| -> Vec<u32> {
         s.edges(o)
             .filter(|&e| !matches!(s.edge_kind(e), EdgeKind::Hidden | EdgeKind::Weak | EdgeKind::Other))
-            .map(|e| s.edge_to[e])
+            .map(|e| s.edge_to(e))
             .collect()
     };
     while let Some(o) = st.attached.pop() {
@@ -118,7 +118,7 @@ pub fn is_user_root(s: &Snapshot, o: u32) -> bool {
 
 /// Whether the root has at least one user root (Node: the shortcut to `global`; Chrome: windows, DOM trees).
 pub fn has_user_roots(s: &Snapshot) -> bool {
-    s.edges(s.root).any(|e| is_user_root(s, s.edge_to[e]))
+    s.edges(s.root).any(|e| is_user_root(s, s.edge_to(e)))
 }
 
 /// `markPageOwnedNodes`: seeds are targets of the root's `shortcut` edges and of its `element` edges to
@@ -128,7 +128,7 @@ pub fn page_owned(s: &Snapshot) -> FixedBitSet {
     let mut owned = FixedBitSet::with_capacity(n);
     let mut stack = Vec::new();
     for e in s.edges(s.root) {
-        let c = s.edge_to[e];
+        let c = s.edge_to(e);
         let seed = match s.edge_kind(e) {
             EdgeKind::Element => s.kind(c) == NodeKind::Synthetic && s.name_bytes(c) == b"(Document DOM trees)",
             EdgeKind::Shortcut => true,
@@ -141,7 +141,7 @@ pub fn page_owned(s: &Snapshot) -> FixedBitSet {
     }
     while let Some(o) = stack.pop() {
         for e in s.edges(o) {
-            let c = s.edge_to[e] as usize;
+            let c = s.edge_to(e) as usize;
             if owned.contains(c) || s.edge_kind(e) == EdgeKind::Weak {
                 continue;
             }
@@ -184,7 +184,7 @@ pub fn reattribute_shallow_sizes(s: &mut Snapshot) -> Result<(), String> {
             if s.edge_kind(e) == EdgeKind::Weak {
                 continue;
             }
-            let c = s.edge_to[e];
+            let c = s.edge_to(e);
             let oc = owners[c as usize];
             if oc == UNVISITED {
                 owners[c as usize] = owner;
@@ -287,7 +287,7 @@ impl WeakMapEdges {
 pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Vec<i32> {
     let n = s.node_count();
     let mut dist = vec![NO_DISTANCE; n];
-    let mut pending: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let mut pending: rustc_hash::FxHashSet<u32> = rustc_hash::FxHashSet::default();
     let native_context = s.string_ids(b"system / NativeContext");
     let map_descriptors = s.string_ids(b"(map descriptors)");
     let mut filter = |o: u32, e: usize| -> bool {
@@ -317,18 +317,16 @@ pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Vec<i32> {
         }
         true
     };
-    let mut queue: Vec<u32> = Vec::new();
-    let mut bfs = |queue: &mut Vec<u32>, dist: &mut [i32]| {
-        let mut head = 0;
-        while head < queue.len() {
-            let o = queue[head];
-            head += 1;
+    // A ring buffer: it holds the BFS frontier, not every node reached.
+    let mut queue: VecDeque<u32> = VecDeque::new();
+    let mut bfs = |queue: &mut VecDeque<u32>, dist: &mut [i32]| {
+        while let Some(o) = queue.pop_front() {
             let d = dist[o as usize] + 1;
             for e in s.edges(o) {
                 if s.edge_kind(e) == EdgeKind::Weak {
                     continue;
                 }
-                let c = s.edge_to[e];
+                let c = s.edge_to(e);
                 if dist[c as usize] != NO_DISTANCE {
                     continue;
                 }
@@ -336,22 +334,21 @@ pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Vec<i32> {
                     continue;
                 }
                 dist[c as usize] = d;
-                queue.push(c);
+                queue.push_back(c);
             }
         }
     };
     for e in s.edges(s.root) {
-        let c = s.edge_to[e];
+        let c = s.edge_to(e);
         if is_user_root(s, c) {
             dist[c as usize] = 1;
-            queue.push(c);
+            queue.push_back(c);
         }
     }
     let any = !queue.is_empty();
     bfs(&mut queue, &mut dist);
     dist[s.root as usize] = if any { BASE_SYSTEM_DISTANCE } else { 0 };
-    queue.clear();
-    queue.push(s.root);
+    queue.push_back(s.root);
     bfs(&mut queue, &mut dist);
     dist
 }

@@ -37,7 +37,7 @@ impl Holders {
         let mut queue = VecDeque::new();
         seen.insert(s.root as usize);
         for e in s.edges(s.root) {
-            let c = s.edge_to[e];
+            let c = s.edge_to(e);
             if is_user_root(s, c) && !seen.contains(c as usize) {
                 seen.insert(c as usize);
                 queue.push_back(c);
@@ -49,7 +49,7 @@ impl Holders {
                     if !an.essential.contains(e) {
                         continue;
                     }
-                    let c = s.edge_to[e];
+                    let c = s.edge_to(e);
                     if seen.contains(c as usize) {
                         continue;
                     }

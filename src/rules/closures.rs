@@ -45,7 +45,7 @@ pub(super) fn closure_locations(s: &Snapshot) -> FxHashMap<u32, Loc> {
 pub(super) fn context_of(s: &Snapshot, closure: u32) -> Option<u32> {
     s.edges(closure)
         .find(|&e| s.edge_kind(e) == EdgeKind::Internal && s.edge_name_bytes(e) == b"context")
-        .map(|e| s.edge_to[e])
+        .map(|e| s.edge_to(e))
 }
 
 /// What a closure's own context captures (targets of the context's `context` edges).
@@ -54,7 +54,7 @@ pub(super) fn captured(s: &Snapshot, closure: u32) -> impl Iterator<Item = u32> 
         .into_iter()
         .flat_map(move |cx| s.edges(cx))
         .filter(move |&e| s.edge_kind(e) == EdgeKind::Context)
-        .map(move |e| s.edge_to[e])
+        .map(move |e| s.edge_to(e))
 }
 
 /// The name of the script a closure comes from (its `SharedFunctionInfo`'s script), when the snapshot has it.
@@ -62,7 +62,7 @@ pub(super) fn script_name(s: &Snapshot, closure: u32) -> Option<String> {
     let internal = |from: u32, names: &[&[u8]]| {
         s.edges(from)
             .find(|&e| s.edge_kind(e) == EdgeKind::Internal && names.contains(&s.edge_name_bytes(e)))
-            .map(|e| s.edge_to[e])
+            .map(|e| s.edge_to(e))
     };
     let sfi = internal(closure, &[b"shared"])?;
     let script = internal(sfi, &[b"script_or_debug_info", b"script"])?;

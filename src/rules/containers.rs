@@ -123,7 +123,7 @@ fn builtin(s: &Snapshot, o: u32) -> &'static str {
         let Some(p) = s
             .edges(x)
             .find(|&e| s.edge_kind(e) == EdgeKind::Property && s.edge_name_bytes(e) == b"__proto__")
-            .map(|e| s.edge_to[e])
+            .map(|e| s.edge_to(e))
         else {
             break;
         };
@@ -139,7 +139,7 @@ fn builtin(s: &Snapshot, o: u32) -> &'static str {
 fn table_of(s: &Snapshot, o: u32) -> Option<u32> {
     s.edges(o)
         .find(|&e| s.edge_kind(e) == EdgeKind::Internal && s.edge_name_bytes(e) == b"table")
-        .map(|e| s.edge_to[e])
+        .map(|e| s.edge_to(e))
         .filter(|&t| s.kind(t) == NodeKind::Array)
 }
 
@@ -193,7 +193,7 @@ pub fn slots(s: &Snapshot, o: u32, shape: Shape) -> Vec<Slot> {
     match shape {
         Shape::Array | Shape::Dict => {
             for e in s.edges(o) {
-                let t = s.edge_to[e];
+                let t = s.edge_to(e);
                 let held = match s.edge_kind(e) {
                     EdgeKind::Element => true,
                     EdgeKind::Property => shape == Shape::Dict && s.edge_name_bytes(e) != b"__proto__",
@@ -211,7 +211,7 @@ pub fn slots(s: &Snapshot, o: u32, shape: Shape) -> Vec<Slot> {
             let Some(table) = table_of(s, o) else { return out };
             let mut raw: Vec<(u32, u32)> = Vec::new();
             for e in s.edges(table) {
-                let t = s.edge_to[e];
+                let t = s.edge_to(e);
                 if s.edge_kind(e) != EdgeKind::Internal || !is_value(s, t) {
                     continue;
                 }
@@ -275,7 +275,7 @@ pub fn candidates(ctx: &DiffContext, want: &[Shape]) -> Vec<(u32, Shape)> {
             }
             let (mut elements, mut props, mut table) = (0u64, 0u64, NONE);
             for e in s.edges(o) {
-                let t = s.edge_to[e];
+                let t = s.edge_to(e);
                 match s.edge_kind(e) {
                     EdgeKind::Element if is_value(s, t) => elements += 1,
                     EdgeKind::Property if is_value(s, t) && !names.proto.contains(&s.edge_name[e]) => props += 1,
@@ -291,7 +291,7 @@ pub fn candidates(ctx: &DiffContext, want: &[Shape]) -> Vec<(u32, Shape)> {
                 }
                 let held = s
                     .edges(table)
-                    .filter(|&e| s.edge_kind(e) == EdgeKind::Internal && is_value(s, s.edge_to[e]))
+                    .filter(|&e| s.edge_kind(e) == EdgeKind::Internal && is_value(s, s.edge_to(e)))
                     .count() as u64;
                 if held < threshold {
                     return None;
@@ -417,8 +417,8 @@ impl Series {
             let o = self.ords[i];
             let own: u64 = s.node_self[o as usize] as u64
                 + s.edges(o)
-                    .filter(|&e| s.edge_kind(e) == EdgeKind::Internal && s.kind(s.edge_to[e]) == NodeKind::Array)
-                    .map(|e| s.node_self[s.edge_to[e] as usize] as u64)
+                    .filter(|&e| s.edge_kind(e) == EdgeKind::Internal && s.kind(s.edge_to(e)) == NodeKind::Array)
+                    .map(|e| s.node_self[s.edge_to(e) as usize] as u64)
                     .sum::<u64>();
             let mut seen = FxHashSet::default();
             own + self.slots[i]

@@ -91,7 +91,7 @@ fn undetached(b: &[u8]) -> &[u8] {
 fn property(s: &Snapshot, o: u32, name: &[u8]) -> Option<u32> {
     s.edges(o)
         .find(|&e| s.edge_kind(e) == EdgeKind::Property && s.edge_name_bytes(e) == name)
-        .map(|e| s.edge_to[e])
+        .map(|e| s.edge_to(e))
 }
 
 /// The handler an `_events` entry stands for: a closure (a `once` wrapper's `listener`), or an `{fn}` record's.
@@ -119,11 +119,11 @@ fn emitter_lists(s: &Snapshot, emitter: u32) -> Vec<List> {
         if s.edge_kind(e) != EdgeKind::Property || s.edge_name_bytes(e) == b"__proto__" {
             continue;
         }
-        let v = s.edge_to[e];
+        let v = s.edge_to(e);
         let elements: Vec<u32> = s
             .edges(v)
             .filter(|&x| s.edge_kind(x) == EdgeKind::Element)
-            .map(|x| s.edge_to[x])
+            .map(|x| s.edge_to(x))
             .collect();
         let (handlers, containers): (Vec<u32>, Vec<u32>) = if s.kind(v) == NodeKind::Object && !elements.is_empty() {
             (elements.into_iter().filter_map(|x| resolve(s, x)).collect(), vec![v])
@@ -150,7 +150,7 @@ fn dom_handler(s: &Snapshot, registered: u32) -> Option<u32> {
         let mut next = Vec::new();
         for &v in &level {
             for e in s.edges(v) {
-                let c = s.edge_to[e];
+                let c = s.edge_to(e);
                 match s.kind(c) {
                     NodeKind::Closure => return Some(c),
                     NodeKind::Native if memchr::memmem::find(s.name_bytes(c), b"EventListener").is_some() => {
@@ -170,7 +170,7 @@ fn dom_lists(s: &Snapshot, target: u32, locs: &FxHashMap<u32, Loc>) -> Vec<List>
     let mut registered = Vec::new();
     let mut seen: FxHashSet<u32> = FxHashSet::default();
     for e in s.edges(target) {
-        let d = s.edge_to[e];
+        let d = s.edge_to(e);
         if s.kind(d) != NodeKind::Native || undetached(s.name_bytes(d)) != b"blink::EventTargetData" {
             continue;
         }
@@ -178,7 +178,7 @@ fn dom_lists(s: &Snapshot, target: u32, locs: &FxHashMap<u32, Loc>) -> Vec<List>
         let mut stack = vec![(d, 0u8)];
         while let Some((v, depth)) = stack.pop() {
             for x in s.edges(v) {
-                let c = s.edge_to[x];
+                let c = s.edge_to(x);
                 if s.kind(c) != NodeKind::Native || !seen.insert(c) {
                     continue;
                 }
@@ -230,7 +230,7 @@ pub(super) fn growing(ctx: &DiffContext) -> Vec<Growing> {
         let native = s.kind(u) == NodeKind::Native;
         for e in s.edges(u) {
             let emitter = s.edge_kind(e) == EdgeKind::Property && events_names.contains(&s.edge_name[e]);
-            let to = s.edge_to[e];
+            let to = s.edge_to(e);
             let dom = native && s.kind(to) == NodeKind::Native && etd_names.contains(&s.node_name[to as usize]);
             if emitter || dom {
                 targets.push((u, dom));
