@@ -48,7 +48,26 @@ pub struct Analysis {
 impl Analysis {
     /// Run every load-time pass. `interfaces`: definitions to classify with (DevTools' Comparison view
     /// classifies the base snapshot with the other one's); `None` infers them from this snapshot.
-    pub fn with_interfaces(mut snap: Snapshot, interfaces: Option<&[InterfaceDefinition]>) -> Result<Analysis> {
+    pub fn with_interfaces(snap: Snapshot, interfaces: Option<&[InterfaceDefinition]>) -> Result<Analysis> {
+        Self::build(snap, Some(interfaces))
+    }
+
+    /// Every load-time pass but the classification, which [`Analysis::classify`] does later: for a series of
+    /// snapshots loaded side by side, whose earlier ones are classified with the last one's definitions.
+    /// Until then `classes` is empty.
+    pub fn unclassified(snap: Snapshot) -> Result<Analysis> {
+        Self::build(snap, None)
+    }
+
+    /// Classify with `interfaces` (`None`: this snapshot's own definitions).
+    pub fn classify(&mut self, interfaces: Option<&[InterfaceDefinition]>) {
+        let t = Phase::start("classes");
+        self.classes = classes::classify(&self.snap, interfaces.unwrap_or(&self.interfaces));
+        t.done();
+    }
+
+    /// `classify`: `Some(interfaces)` to classify (with `interfaces`, or the snapshot's own), `None` not to.
+    fn build(mut snap: Snapshot, classify: Option<Option<&[InterfaceDefinition]>>) -> Result<Analysis> {
         let t = Phase::start("detachedness");
         let detachedness = devtools::propagate_detachedness(&mut snap);
         t.done();
@@ -90,10 +109,11 @@ impl Analysis {
                 distance
             },
             || {
+                let interfaces = classify?;
                 let t = Phase::start("classes");
                 let classes = classes::classify(snap_ref, interfaces.unwrap_or(&own));
                 t.done();
-                classes
+                Some(classes)
             },
         );
         Ok(Analysis {
@@ -104,7 +124,7 @@ impl Analysis {
             distance,
             weakmaps,
             interfaces: own,
-            classes,
+            classes: classes.unwrap_or_default(),
             essential,
             dom,
         })

@@ -46,6 +46,12 @@ pub fn load(path: &std::path::Path) -> Result<Analysis> {
     load_with(path, None)
 }
 
+/// Load and analyse a snapshot, all but the classification ([`Analysis::unclassified`]). Errors name the file.
+pub fn load_unclassified(path: &std::path::Path) -> Result<Analysis> {
+    let snap = Snapshot::open(path)?;
+    Analysis::unclassified(snap).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 /// Load and analyse a snapshot, classifying plain objects with `interfaces` (see
 /// [`Analysis::with_interfaces`]). Errors name the file.
 pub fn load_with(path: &std::path::Path, interfaces: Option<&[InterfaceDefinition]>) -> Result<Analysis> {

@@ -1,8 +1,8 @@
 //! `heapsnap diff`: the Comparison view (DevTools-exact), retained-size deltas, survival across a series of
 //! snapshots, what holds the growth (clusters of retaining paths), and the leak rules.
 //!
-//! Pipeline of [`run`]: load the last snapshot, then the others classified with its interface definitions
-//! (as DevTools' Comparison view does) -> map class keys to one table -> sort each snapshot's ids once ->
+//! Pipeline of [`run`]: load every snapshot side by side, then classify the earlier ones with the last one's
+//! interface definitions (as DevTools' Comparison view does) -> map class keys to one table -> sort each snapshot's ids once ->
 //! compare S0 with S1 ([`compare`]) -> survivors of S1's new objects in the last snapshot -> BFS holders in
 //! the last snapshot ([`holders`]) -> clusters of the growing classes -> rules ([`crate::rules`]) -> report.
 //! Snapshots of different processes share no ids: the report says so and compares aggregates by class.
@@ -13,6 +13,7 @@ pub mod holders;
 use std::path::PathBuf;
 
 use anyhow::Result;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -144,22 +145,113 @@ pub struct DiffOptions {
 pub fn run(paths: &[PathBuf], opts: &DiffOptions) -> Result<DiffReport> {
     anyhow::ensure!(paths.len() >= 2, "diff needs at least two snapshots");
     let last = paths.len() - 1;
-    let t = Phase::start("load last snapshot");
-    let final_an = crate::app::load(&paths[last])?;
+    // Every snapshot is loaded side by side (their sequential passes share the cores), then the earlier ones
+    // are classified with the last one's interface definitions, as DevTools' Comparison view does.
+    let t = Phase::start("load snapshots");
+    let loaded: Vec<Result<Analysis>> = paths.par_iter().map(|p| crate::app::load_unclassified(p)).collect();
+    let mut snaps = loaded.into_iter().collect::<Result<Vec<Analysis>>>()?;
     t.done();
-    let mut snaps: Vec<Analysis> = Vec::with_capacity(paths.len());
-    for p in &paths[..last] {
-        let t = Phase::start("load snapshot");
-        snaps.push(crate::app::load_with(p, Some(&final_an.interfaces))?);
-        t.done();
-    }
-    snaps.push(final_an);
+    let defs = std::mem::take(&mut snaps[last].interfaces);
+    snaps.par_iter_mut().for_each(|a| a.classify(Some(&defs)));
+    snaps[last].interfaces = defs;
     let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     Ok(diff_analyses(&snaps, files, opts))
 }
 
 /// Diff analysed snapshots (oldest first; the earlier ones classified with the last one's interfaces).
 pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions) -> DiffReport {
+    let k = snaps.len() - 1;
+    let fin = &snaps[k];
+    // The BFS holders of the last snapshot (sequential) beside the comparison.
+    let (holders, (classes, global, sorted, cmp, survivors, mode, rows)) = rayon::join(
+        || {
+            let t = Phase::start("holders");
+            let h = Holders::new(fin);
+            t.done();
+            h
+        },
+        || compare_series(snaps),
+    );
+    let ctx = DiffContext {
+        snaps,
+        classes: &classes,
+        global: &global,
+        sorted: &sorted,
+        comparison: &cmp,
+        survivors: &survivors,
+        holders: &holders,
+        rows: &rows,
+        options: &opts.rules,
+        containers: Default::default(),
+    };
+    // Clusters beside the rules.
+    let (clusters, findings) = if mode == Mode::Ids {
+        rayon::join(
+            || {
+                let t = Phase::start("clusters");
+                let c = clusters(fin, &holders, &survivors, &global[k], &classes, opts);
+                t.done();
+                c
+            },
+            || {
+                let t = Phase::start("rules");
+                let f = rules::evaluate(&ctx);
+                t.done();
+                f
+            },
+        )
+    } else {
+        (vec![], vec![])
+    };
+
+    let totals = DiffTotals {
+        before_size: snaps[0].total_size(),
+        after_size: fin.total_size(),
+        size_delta: fin.total_size() as i64 - snaps[0].total_size() as i64,
+        new_count: rows.iter().map(|r| r.new_count).sum(),
+        deleted_count: rows.iter().map(|r| r.deleted_count).sum(),
+        alloc_size: rows.iter().map(|r| r.alloc_size).sum(),
+        freed_size: rows.iter().map(|r| r.freed_size).sum(),
+        surviving_count: survivors.len() as u64,
+        surviving_size: survivors.iter().map(|&o| fin.snap.node_self[o as usize] as u64).sum(),
+        common_objects: cmp.common,
+    };
+    let note = match mode {
+        Mode::Ids => None,
+        Mode::Aggregate => Some(format!(
+            "the snapshots do not share object ids ({} common ids, {} of them with the same class): they come from \
+             different processes, so classes are compared by aggregate counts and sizes (no new/deleted objects, \
+             clusters or findings)",
+            cmp.common, cmp.common_same_class
+        )),
+    };
+    DiffReport {
+        schema_version: SCHEMA_VERSION,
+        files,
+        mode,
+        note,
+        totals,
+        classes: rows,
+        clusters,
+        findings,
+    }
+}
+
+/// What [`compare_series`] returns: the global class table, each snapshot's local -> global classes, each
+/// snapshot's sized ordinals sorted by id, the S0 -> S1 comparison, the survivors in the last snapshot of S1's
+/// new objects, how objects were matched, and the class rows.
+type Compared = (
+    ClassMap,
+    Vec<Vec<u32>>,
+    Vec<Vec<u32>>,
+    Comparison,
+    Vec<u32>,
+    Mode,
+    Vec<DiffClassRow>,
+);
+
+/// The comparison part of a diff: class table, id merge, survivors, per-class rows.
+fn compare_series(snaps: &[Analysis]) -> Compared {
     let t = Phase::start("compare");
     let k = snaps.len() - 1;
     let mut classes = ClassMap::default();
@@ -169,7 +261,10 @@ pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions)
     for i in 0..k {
         global[i] = classes.map(&snaps[i]);
     }
-    let sorted: Vec<Vec<u32>> = snaps.iter().map(compare::sorted_by_id).collect();
+    let t2 = Phase::start("  sort ids");
+    let sorted: Vec<Vec<u32>> = snaps.par_iter().map(compare::sorted_by_id).collect();
+    t2.done();
+    let t2 = Phase::start("  merge");
     let cmp: Comparison = compare::compare(
         &snaps[0],
         &sorted[0],
@@ -197,20 +292,26 @@ pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions)
         cmp.common * 20 >= cmp.sizes.0.min(cmp.sizes.1).max(1) && cmp.common_same_class * 2 >= cmp.common;
     let mode = if same_process { Mode::Ids } else { Mode::Aggregate };
 
+    t2.done();
+    let t2 = Phase::start("  class rows");
     // Per-class counts and retained sizes in every snapshot.
     let nc = classes.len();
     let mut counts = vec![vec![0u64; snaps.len()]; nc];
     let mut retained = vec![vec![0u64; snaps.len()]; nc];
     let mut selfs = vec![vec![0u64; snaps.len()]; nc];
-    for (i, an) in snaps.iter().enumerate() {
-        let cr = an.class_retained();
-        for row in crate::summary::class_rows(an, Some(&cr)) {
+    let per_snapshot: Vec<Vec<crate::summary::ClassRow>> = snaps
+        .par_iter()
+        .map(|an| crate::summary::class_rows(an, Some(&an.class_retained())))
+        .collect();
+    for (i, snapshot_rows) in per_snapshot.into_iter().enumerate() {
+        for row in snapshot_rows {
             let g = classes.get(&row.key).expect("mapped") as usize;
             counts[g][i] = row.count;
             selfs[g][i] = row.self_size;
             retained[g][i] = row.retained_size.unwrap_or(0);
         }
     }
+    t2.done();
     let mut surv_count = vec![0u64; nc];
     let mut surv_size = vec![0u64; nc];
     let fin = &snaps[k];
@@ -261,68 +362,7 @@ pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions)
         .collect();
     rank_rows(&mut rows);
     t.done();
-
-    let t = Phase::start("holders");
-    let holders = Holders::new(fin);
-    t.done();
-    let t = Phase::start("clusters");
-    let clusters = if mode == Mode::Ids {
-        clusters(fin, &holders, &survivors, &global[k], &classes, opts)
-    } else {
-        vec![]
-    };
-    t.done();
-
-    let t = Phase::start("rules");
-    let ctx = DiffContext {
-        snaps,
-        classes: &classes,
-        global: &global,
-        sorted: &sorted,
-        comparison: &cmp,
-        survivors: &survivors,
-        holders: &holders,
-        rows: &rows,
-        options: &opts.rules,
-    };
-    let findings = if mode == Mode::Ids {
-        rules::evaluate(&ctx)
-    } else {
-        vec![]
-    };
-    t.done();
-
-    let totals = DiffTotals {
-        before_size: snaps[0].total_size(),
-        after_size: fin.total_size(),
-        size_delta: fin.total_size() as i64 - snaps[0].total_size() as i64,
-        new_count: rows.iter().map(|r| r.new_count).sum(),
-        deleted_count: rows.iter().map(|r| r.deleted_count).sum(),
-        alloc_size: rows.iter().map(|r| r.alloc_size).sum(),
-        freed_size: rows.iter().map(|r| r.freed_size).sum(),
-        surviving_count: survivors.len() as u64,
-        surviving_size: survivors.iter().map(|&o| fin.snap.node_self[o as usize] as u64).sum(),
-        common_objects: cmp.common,
-    };
-    let note = match mode {
-        Mode::Ids => None,
-        Mode::Aggregate => Some(format!(
-            "the snapshots do not share object ids ({} common ids, {} of them with the same class): they come from \
-             different processes, so classes are compared by aggregate counts and sizes (no new/deleted objects, \
-             clusters or findings)",
-            cmp.common, cmp.common_same_class
-        )),
-    };
-    DiffReport {
-        schema_version: SCHEMA_VERSION,
-        files,
-        mode,
-        note,
-        totals,
-        classes: rows,
-        clusters,
-        findings,
-    }
+    (classes, global, sorted, cmp, survivors, mode, rows)
 }
 
 /// Deterministic ranking of class rows: retained delta, size delta, count delta (all descending), key.
@@ -374,8 +414,8 @@ fn clusters(
     let mut out = Vec::new();
     for (g, _, members) in ranked.iter() {
         let mut groups: FxHashMap<String, Cluster> = FxHashMap::default();
-        for &o in members {
-            let sig = holders.signature(fin, o, false);
+        let signatures: Vec<String> = members.par_iter().map(|&o| holders.signature(fin, o, false)).collect();
+        for (&o, sig) in members.iter().zip(signatures) {
             let c = groups.entry(sig.clone()).or_insert_with(|| Cluster {
                 class: classes.classes[*g as usize].1.clone(),
                 holder: sig,

@@ -16,6 +16,7 @@
 //! the members' dominator subtrees in the last snapshot (each node visited at most once): O(V) per snapshot.
 
 use fixedbitset::FixedBitSet;
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{listeners, DiffContext, Finding, Rule, SourceLocation};
@@ -210,31 +211,55 @@ impl Rule for Closures {
                 .or_default()
                 .push((s.strings.bytes(g.name as usize).to_vec(), gi));
         }
-        for (i, an) in ctx.snaps.iter().enumerate() {
-            let si = &an.snap;
-            let owned;
-            let locs = if i == k {
-                &locs_last
-            } else {
-                owned = closure_locations(si);
-                &owned
-            };
-            for o in 0..si.node_count() as u32 {
-                if si.kind(o) != NodeKind::Closure {
-                    continue;
-                }
-                let Some(cands) = index.get(&locs.get(&o).copied()) else {
-                    continue;
+        // Every snapshot's closures, side by side: per group (count, Σ self, Σ retained), and the members in
+        // the last snapshot.
+        type Tally = (Vec<(u64, u64, u64)>, Vec<Vec<u32>>);
+        let tallies: Vec<Tally> = ctx
+            .snaps
+            .par_iter()
+            .enumerate()
+            .map(|(i, an)| {
+                let si = &an.snap;
+                let owned;
+                let locs = if i == k {
+                    &locs_last
+                } else {
+                    owned = closure_locations(si);
+                    &owned
                 };
-                let name = si.name_bytes(o);
-                if let Some(&(_, gi)) = cands.iter().find(|(n, _)| n.as_slice() == name) {
-                    let g = &mut groups[gi];
-                    g.counts[i] += 1;
-                    g.self_size[i] += si.node_self[o as usize] as u64;
-                    g.retained[i] += an.dom.retained[o as usize];
-                    if i == k {
-                        g.members.push(o);
+                let mut sums = vec![(0u64, 0u64, 0u64); groups.len()];
+                let mut members = vec![Vec::new(); if i == k { groups.len() } else { 0 }];
+                for o in 0..si.node_count() as u32 {
+                    if si.kind(o) != NodeKind::Closure {
+                        continue;
                     }
+                    let Some(cands) = index.get(&locs.get(&o).copied()) else {
+                        continue;
+                    };
+                    let name = si.name_bytes(o);
+                    if let Some(&(_, gi)) = cands.iter().find(|(n, _)| n.as_slice() == name) {
+                        let t = &mut sums[gi];
+                        t.0 += 1;
+                        t.1 += si.node_self[o as usize] as u64;
+                        t.2 += an.dom.retained[o as usize];
+                        if i == k {
+                            members[gi].push(o);
+                        }
+                    }
+                }
+                (sums, members)
+            })
+            .collect();
+        for (i, (sums, members)) in tallies.into_iter().enumerate() {
+            for (gi, (c, sz, r)) in sums.into_iter().enumerate() {
+                let g = &mut groups[gi];
+                g.counts[i] = c;
+                g.self_size[i] = sz;
+                g.retained[i] = r;
+            }
+            if i == k {
+                for (g, m) in groups.iter_mut().zip(members) {
+                    g.members = m;
                 }
             }
         }

@@ -259,8 +259,18 @@ pub fn entry_count(slots: &[Slot]) -> u64 {
 }
 
 /// Containers of the wanted shapes in the last snapshot holding at least `(snapshots − 1) × min_count`
-/// values (the least a container that grew by `min_count` at every step holds). One parallel pass: O(V + E).
+/// values (the least a container that grew by `min_count` at every step holds). The first call finds those of
+/// every shape in one parallel pass (O(V + E)); the container rules share it.
 pub fn candidates(ctx: &DiffContext, want: &[Shape]) -> Vec<(u32, Shape)> {
+    ctx.containers
+        .get_or_init(|| find_candidates(ctx, &[Shape::Array, Shape::Map, Shape::Set, Shape::Dict]))
+        .iter()
+        .filter(|c| want.contains(&c.1))
+        .copied()
+        .collect()
+}
+
+fn find_candidates(ctx: &DiffContext, want: &[Shape]) -> Vec<(u32, Shape)> {
     let an = ctx.last();
     let s = &an.snap;
     let names = Names::new(s);

@@ -18,6 +18,7 @@ pub mod detached_dom;
 pub mod listeners;
 pub mod unbounded_array;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::Analysis;
@@ -105,6 +106,8 @@ pub struct DiffContext<'a> {
     pub rows: &'a [DiffClassRow],
     /// Thresholds.
     pub options: &'a RuleOptions,
+    /// Containers of the last snapshot, found once for every container rule ([`containers::candidates`]).
+    pub containers: std::sync::OnceLock<Vec<(u32, containers::Shape)>>,
 }
 
 impl<'a> DiffContext<'a> {
@@ -169,12 +172,15 @@ pub fn all() -> Vec<Box<dyn Rule>> {
 /// delta, count delta (descending), then rule and class names.
 pub fn evaluate(ctx: &DiffContext) -> Vec<Finding> {
     let rules = all();
-    let mut tiered: Vec<(u8, Finding)> = Vec::new();
-    for r in &rules {
-        for f in r.evaluate(ctx) {
-            tiered.push((r.tier(), f));
-        }
-    }
+    // Rules are independent: they run side by side, and their findings are collected in rule order.
+    let per_rule: Vec<Vec<(u8, Finding)>> = rules
+        .par_iter()
+        .map(|r| {
+            let _t = crate::timing::Phase::start(r.name());
+            r.evaluate(ctx).into_iter().map(|f| (r.tier(), f)).collect()
+        })
+        .collect();
+    let mut tiered: Vec<(u8, Finding)> = per_rule.into_iter().flatten().collect();
     let specific: Vec<Finding> = tiered.iter().filter(|(t, _)| *t == 0).map(|(_, f)| f.clone()).collect();
     tiered.retain(|(t, f)| *t == 0 || !explained(f, &specific));
     tiered.sort_by(|(ta, a), (tb, b)| {
