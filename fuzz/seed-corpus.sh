@@ -156,9 +156,12 @@ for path, doc in list(synthetic.items()) + list(gz.items()):
     # scan / summary: a header-only document and small, syntactically valid documents.
     put("scan", b'{"snapshot":' + h + b"}")
     for nodes, edges, strings in [(nfields * 40, 3 * 60, 30), (nfields * 300, 3 * 900, 300)]:
+        # The counts of the slices (the edge counts and string indexes still point outside them).
+        hs = re.sub(rb'"node_count":\d+', b'"node_count":%d' % (nodes // nfields), h)
+        hs = re.sub(rb'"edge_count":\d+', b'"edge_count":%d' % (edges // 3), hs)
         d = b"".join(
             [
-                b'{"snapshot":' + h + b",\n",
+                b'{"snapshot":' + hs + b",\n",
                 b'"nodes":[' + numbers_slice(bodies["nodes"], 0, nodes) + b"],\n",
                 b'"edges":[' + numbers_slice(bodies["edges"], 0, edges) + b"],\n",
                 b'"strings":[' + strings_slice(bodies["strings"], 0, strings) + b"]}\n",
@@ -188,7 +191,7 @@ for n in (64, 256, 1024, 4096):
     put("summary_structured", bytes(rng.randrange(256) for _ in range(n)))
 
 for t in sorted(os.listdir(OUT)):
-    files = os.listdir(os.path.join(OUT, t))
-    size = sum(os.path.getsize(os.path.join(OUT, t, f)) for f in files)
-    print(f"{t}: {len(files)} seeds, {size} bytes")
+    # A running fuzzer may remove files meanwhile.
+    files = [e.stat().st_size for e in os.scandir(os.path.join(OUT, t)) if e.is_file()]
+    print(f"{t}: {len(files)} files, {sum(files)} bytes")
 PY
