@@ -190,8 +190,14 @@ rng = random.Random(1)
 for n in (64, 256, 1024, 4096):
     put("summary_structured", bytes(rng.randrange(256) for _ in range(n)))
 
+def size(entry):
+    try:
+        return entry.stat().st_size
+    except FileNotFoundError:  # a running fuzzer removed it meanwhile
+        return 0
+
+
 for t in sorted(os.listdir(OUT)):
-    # A running fuzzer may remove files meanwhile.
-    files = [e.stat().st_size for e in os.scandir(os.path.join(OUT, t)) if e.is_file()]
+    files = [size(e) for e in os.scandir(os.path.join(OUT, t))]
     print(f"{t}: {len(files)} files, {sum(files)} bytes")
 PY
