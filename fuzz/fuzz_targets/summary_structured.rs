@@ -124,9 +124,9 @@ impl Graph {
                 Size::Small(s) => s as u32,
                 Size::Any(s) => s,
             };
-            write!(
+            writeln!(
                 out,
-                "{sep}{},{},{},{size},{},0,{}\n",
+                "{sep}{},{},{},{size},{},0,{}",
                 x.ty % NODE_TYPES,
                 x.name as usize % ns,
                 x.id,
@@ -148,20 +148,20 @@ impl Graph {
             } else {
                 e.name as usize % ns
             };
-            write!(out, "{sep}{ty},{name},{}\n", (e.to as usize % n) * NODE_FIELDS).unwrap();
+            writeln!(out, "{sep}{ty},{name},{}", (e.to as usize % n) * NODE_FIELDS).unwrap();
             sep = ",";
         }
         out.push_str("],\n\"trace_function_infos\":[],\n\"trace_tree\":[],\n\"samples\":[],\n\"locations\":[");
         let mut sep = "";
         for l in &self.locations {
             let obj = (l.node as usize % n) * NODE_FIELDS;
-            write!(out, "{sep}{obj},{},{},{}\n", l.script, l.line, l.column).unwrap();
+            writeln!(out, "{sep}{obj},{},{},{}", l.script, l.line, l.column).unwrap();
             sep = ",";
         }
         out.push_str("],\n\"strings\":[");
         let mut sep = "";
         for s in &strings {
-            write!(out, "{sep}{}\n", serde_json::to_string(s).unwrap()).unwrap();
+            writeln!(out, "{sep}{}", serde_json::to_string(s).unwrap()).unwrap();
             sep = ",";
         }
         out.push_str("]}\n");
