@@ -53,6 +53,27 @@ impl ArrayPlan {
         section: &str,
         release: &(dyn Fn(Range<usize>) + Sync),
     ) -> Result<ArrayPlan, ParseError> {
+        Self::plan(d, range, section, CHUNK, release)
+    }
+
+    /// [`ArrayPlan::new`] with chunks of about `chunk` bytes (at least 1) instead of 1 MiB, so tests and fuzzers
+    /// reach the chunk-boundary cases with small input. The result of a parse does not depend on the chunk size.
+    pub fn with_chunk_size(
+        d: &[u8],
+        range: Range<usize>,
+        section: &str,
+        chunk: usize,
+    ) -> Result<ArrayPlan, ParseError> {
+        Self::plan(d, range, section, chunk.max(1), &|_| {})
+    }
+
+    fn plan(
+        d: &[u8],
+        range: Range<usize>,
+        section: &str,
+        chunk: usize,
+        release: &(dyn Fn(Range<usize>) + Sync),
+    ) -> Result<ArrayPlan, ParseError> {
         if range.len() < 2 || d[range.start] != b'[' || d[range.end - 1] != b']' {
             return Err(ParseError::new(
                 section,
@@ -61,10 +82,10 @@ impl ArrayPlan {
             ));
         }
         let body = range.start + 1..range.end - 1;
-        let mut chunks = Vec::with_capacity(body.len() / CHUNK + 1);
+        let mut chunks = Vec::with_capacity(body.len() / chunk + 1);
         let mut s = body.start;
         while s < body.end {
-            let target = s.saturating_add(CHUNK);
+            let target = s.saturating_add(chunk);
             let e = if target >= body.end {
                 body.end
             } else {
@@ -459,5 +480,38 @@ mod tests {
         assert_eq!(flat("[1 2]").unwrap_err().offset, 3);
         assert_eq!(flat("[1,x]").unwrap_err().offset, 3);
         assert_eq!(flat("[,]").unwrap_err().offset, 1);
+    }
+
+    #[test]
+    fn small_chunks_parse_the_same() {
+        let with_chunk = |s: &str, chunk: usize| -> Result<Vec<u32>, ParseError> {
+            let d = s.as_bytes();
+            let plan = ArrayPlan::with_chunk_size(d, 0..d.len(), "nodes", chunk)?;
+            let out: Vec<std::sync::atomic::AtomicU32> = (0..plan.len).map(|_| 0.into()).collect();
+            plan.parse(
+                d,
+                1,
+                |r, _, v| {
+                    out[r].store(v, std::sync::atomic::Ordering::Relaxed);
+                    Ok(())
+                },
+                |_| {},
+            )?;
+            Ok(out.into_iter().map(|a| a.into_inner()).collect())
+        };
+        for s in [
+            "[]",
+            "[ ]",
+            "[1, 22 ,\n333,  4444 ]",
+            "[1,,2]",
+            "[1,2, ]",
+            "[1 2]",
+            "[ ,1]",
+            "[7,4294967296]",
+        ] {
+            for chunk in 0..12 {
+                assert_eq!(with_chunk(s, chunk), flat(s), "{s:?} in chunks of {chunk} bytes");
+            }
+        }
     }
 }

@@ -139,6 +139,9 @@ impl Object<'_> {
         };
         let mut i = open + 1;
         let mut out: Members = Vec::new();
+        // Names seen so far: the duplicate test must not compare each name with all earlier ones (O(n²) on an
+        // object of many small members).
+        let mut seen: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
         loop {
             i = skip_ws(d, i);
             if i >= d.len() {
@@ -177,7 +180,7 @@ impl Object<'_> {
             } else {
                 skip_value(d, i).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
             };
-            if out.iter().any(|(n, _)| *n == key) {
+            if !seen.insert(key.clone()) {
                 return Err(ParseError::new(
                     &vsec,
                     start as u64,

@@ -10,6 +10,7 @@ pub mod classes;
 pub mod jsstr;
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
 use regex::bytes::Regex;
@@ -230,10 +231,14 @@ pub struct WeakMapEdges {
 impl WeakMapEdges {
     /// Find every WeakMap pair name among the strings.
     pub fn new(s: &Snapshot) -> WeakMapEdges {
-        let re = Regex::new(
-            r"^\d+(?<dup> / part of key \((?-u:[^\n\r])*? @\d+\) -> value \((?-u:[^\n\r])*? @\d+\) pair in WeakMap \(table @(?<table>\d+)\))$",
-        )
-        .expect("static regex");
+        // Compiled once per process (compiling costs more than matching every string of a small snapshot).
+        static RE: OnceLock<Regex> = OnceLock::new();
+        let re = RE.get_or_init(|| {
+            Regex::new(
+                r"^\d+(?<dup> / part of key \((?-u:[^\n\r])*? @\d+\) -> value \((?-u:[^\n\r])*? @\d+\) pair in WeakMap \(table @(?<table>\d+)\))$",
+            )
+            .expect("static regex")
+        });
         let finder = memchr::memmem::Finder::new(b" pair in WeakMap (table @");
         let mut dups: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut by_string = HashMap::new();
