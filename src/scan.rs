@@ -178,7 +178,7 @@ impl Object<'_> {
             let end = if self.numeric.contains(&key.as_str()) && d.get(i) == Some(&b'[') {
                 skip_numeric(d, i, self.release).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
             } else {
-                skip_value(d, i).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
+                skip_value(d, i, self.release).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
             };
             if !seen.insert(key.clone()) {
                 return Err(ParseError::new(
@@ -270,7 +270,14 @@ pub(crate) fn skip_string(d: &[u8], i: usize) -> Result<usize, usize> {
 
 /// Skip one JSON value starting at `d[i]` (no leading whitespace). Returns the index just past it.
 /// Checks structure (balanced brackets, terminated strings), not the grammar of scalars.
-fn skip_value(d: &[u8], i: usize) -> Result<usize, (usize, String)> {
+/// `release`, when given, gets the parts of a big array or object already skipped (the `strings` section
+/// can be most of a file), in blocks of 8 MiB.
+fn skip_value(
+    d: &[u8],
+    i: usize,
+    release: Option<&(dyn Fn(Range<usize>) + Sync)>,
+) -> Result<usize, (usize, String)> {
+    const BLOCK: usize = 8 << 20;
     let eof = |at: usize| (at, "unexpected end of file inside this section".to_string());
     match d.get(i) {
         None => Err(eof(i)),
@@ -278,7 +285,14 @@ fn skip_value(d: &[u8], i: usize) -> Result<usize, (usize, String)> {
         Some(b'[') | Some(b'{') => {
             let mut stack: Vec<u8> = Vec::with_capacity(16);
             let mut j = i;
+            let mut released = i;
             while j < d.len() {
+                if let Some(r) = release {
+                    if j - released >= BLOCK {
+                        r(released..j);
+                        released = j;
+                    }
+                }
                 match d[j] {
                     b'"' => {
                         j = skip_string(d, j).map_err(eof)?;

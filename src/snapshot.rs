@@ -322,7 +322,7 @@ impl Snapshot {
 
         let (strings, numbers) = rayon::join(
             || {
-                let r = Strings::parse(d, sr.clone());
+                let r = Strings::parse_releasing(d, sr.clone(), &release);
                 release(sr.clone());
                 r
             },

@@ -70,6 +70,17 @@ impl Strings {
 
     /// Decode the array whose value (brackets included) is `d[range]`.
     pub fn parse(d: &[u8], range: Range<usize>) -> Result<Strings, ParseError> {
+        Self::parse_releasing(d, range, &|_| {})
+    }
+
+    /// [`Strings::parse`], handing the input already decoded to `release` in blocks of 8 MiB (a memory-mapped
+    /// file's pages then leave resident memory as the decoded copy grows).
+    pub fn parse_releasing(
+        d: &[u8],
+        range: Range<usize>,
+        release: &(dyn Fn(Range<usize>) + Sync),
+    ) -> Result<Strings, ParseError> {
+        const BLOCK: usize = 8 << 20;
         let sec = "strings";
         let err = |at: usize, m: &str| ParseError::new(sec, at as u64, m.to_string());
         if range.len() < 2 || d[range.start] != b'[' || d[range.end - 1] != b']' {
@@ -84,7 +95,12 @@ impl Strings {
         if i == end {
             return Ok(out);
         }
+        let mut released = range.start;
         loop {
+            if i - released >= BLOCK {
+                release(released..i);
+                released = i;
+            }
             if i >= end || d[i] != b'"' {
                 return Err(err(
                     i,
