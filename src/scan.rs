@@ -272,11 +272,7 @@ pub(crate) fn skip_string(d: &[u8], i: usize) -> Result<usize, usize> {
 /// Checks structure (balanced brackets, terminated strings), not the grammar of scalars.
 /// `release`, when given, gets the parts of a big array or object already skipped (the `strings` section
 /// can be most of a file), in blocks of 8 MiB.
-fn skip_value(
-    d: &[u8],
-    i: usize,
-    release: Option<&(dyn Fn(Range<usize>) + Sync)>,
-) -> Result<usize, (usize, String)> {
+fn skip_value(d: &[u8], i: usize, release: Option<&(dyn Fn(Range<usize>) + Sync)>) -> Result<usize, (usize, String)> {
     const BLOCK: usize = 8 << 20;
     let eof = |at: usize| (at, "unexpected end of file inside this section".to_string());
     match d.get(i) {

@@ -69,3 +69,34 @@ fn snapshots_of_different_processes_fall_back_to_aggregates() {
     assert!(report.note.as_deref().unwrap().contains("different processes"));
     assert!(report.findings.is_empty());
 }
+
+/// Two Node processes of one binary share their start-up heap: a fifth of the ids, with the same classes and
+/// names. Later objects' ids collide with unrelated objects, mostly of coarse classes that still agree
+/// (`(string)`, `(array)`): the names give it away.
+#[test]
+fn two_node_processes_of_one_binary_fall_back_to_aggregates() {
+    let r = common::repo().join("fixtures");
+    for (a, b) in [
+        ("service.heapsnapshot.gz", "bare-node.heapsnapshot.gz"),
+        ("bare-node.heapsnapshot.gz", "leaks/steady-state/1.heapsnapshot.gz"),
+        ("leaks/cache/1.heapsnapshot.gz", "leaks/map-keys/1.heapsnapshot.gz"),
+    ] {
+        let report = diff::run(&[r.join(a), r.join(b)], &DiffOptions::default()).unwrap();
+        assert_eq!(report.mode, Mode::Aggregate, "{a} {b}");
+        assert!(
+            report.note.as_deref().unwrap().contains("different processes"),
+            "{a} {b}"
+        );
+        assert!(report.findings.is_empty() && report.clusters.is_empty(), "{a} {b}");
+    }
+    // Snapshots of one process stay matched by id.
+    let report = diff::run(
+        &[
+            r.join("leaks/cache/1.heapsnapshot.gz"),
+            r.join("leaks/cache/3.heapsnapshot.gz"),
+        ],
+        &DiffOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.mode, Mode::Ids);
+}

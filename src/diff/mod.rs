@@ -219,10 +219,10 @@ pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions)
     let note = match mode {
         Mode::Ids => None,
         Mode::Aggregate => Some(format!(
-            "the snapshots do not share object ids ({} common ids, {} of them with the same class): they come from \
-             different processes, so classes are compared by aggregate counts and sizes (no new/deleted objects, \
-             clusters or findings)",
-            cmp.common, cmp.common_same_class
+            "the snapshots come from different processes (of {} shared ids, {} keep their class and {} of {} sampled \
+             their name): object ids are not comparable, so classes are compared by aggregate counts and sizes (no \
+             new/deleted objects, clusters or findings)",
+            cmp.common, cmp.common_same_class, cmp.sampled_names.1, cmp.sampled_names.0
         )),
     };
     DiffReport {
@@ -287,9 +287,12 @@ fn compare_series(snaps: &[Analysis]) -> Compared {
         compare::survivors(&ids, &snaps[k], &sorted[k])
     };
     // Ids are only comparable within one process. Across processes they collide (V8 numbers objects in
-    // allocation order) but name different objects: few shared ids keep their class.
-    let same_process =
-        cmp.common * 20 >= cmp.sizes.0.min(cmp.sizes.1).max(1) && cmp.common_same_class * 2 >= cmp.common;
+    // allocation order) but name different objects: few shared ids keep their class, fewer their name (two
+    // processes of one Node binary share the start-up heap, a fifth of the ids, with its names).
+    let (sampled, same_name) = cmp.sampled_names;
+    let same_process = cmp.common * 20 >= cmp.sizes.0.min(cmp.sizes.1).max(1)
+        && cmp.common_same_class * 2 >= cmp.common
+        && same_name * 10 >= sampled * 8;
     let mode = if same_process { Mode::Ids } else { Mode::Aggregate };
 
     t2.done();
