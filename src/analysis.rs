@@ -1,6 +1,6 @@
 //! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time, computed in
 //! DevTools' order (`HeapSnapshot.initialize()`) except where no pass depends on another: detachedness ->
-//! shallow-size reattribution -> WeakMap edges -> page-owned flags -> essential edges -> (dominators and
+//! shallow-size reattribution -> (WeakMap edges || page-owned flags) -> essential edges -> (dominators and
 //! retained sizes || interface definitions) -> (distances || classes). Independent passes run side by side
 //! (`rayon::join`), one per core, where that does not raise the peak of memory use (the dominators).
 //! The reverse CSR of retainers is built only when a command asks for it ([`Analysis::retainers`]).
@@ -74,12 +74,21 @@ impl Analysis {
         let t = Phase::start("shallow sizes");
         devtools::reattribute_shallow_sizes(&mut snap).map_err(Error::Request)?;
         t.done();
-        let t = Phase::start("weakmap edges");
-        let weakmaps = WeakMapEdges::new(&snap);
-        t.done();
-        let t = Phase::start("page-owned");
-        let page_owned = devtools::page_owned(&snap);
-        t.done();
+        // The WeakMap pair names (a regex over the strings) beside the page-owned walk (nodes and edges).
+        let (weakmaps, page_owned) = rayon::join(
+            || {
+                let t = Phase::start("weakmap edges");
+                let w = WeakMapEdges::new(&snap);
+                t.done();
+                w
+            },
+            || {
+                let t = Phase::start("page-owned");
+                let p = devtools::page_owned(&snap);
+                t.done();
+                p
+            },
+        );
         let t = Phase::start("essential edges");
         let essential = dominators::essential_edges(&snap, &page_owned, &weakmaps);
         t.done();

@@ -14,6 +14,7 @@
 
 use std::ops::Range;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
@@ -47,12 +48,26 @@ pub struct Dominators {
     pub order: Vec<u32>,
 }
 
+/// A slice written by many threads, each index exactly once.
+struct SharedSlice(*mut u32, usize);
+// SAFETY: every index is claimed by exactly one `fetch_add` on a per-node cursor before it is written, so no
+// two threads write the same element, and the owner reads only after the parallel loop has joined.
+unsafe impl Sync for SharedSlice {}
+impl SharedSlice {
+    #[inline]
+    fn write(&self, i: usize, v: u32) {
+        assert!(i < self.1, "slot out of range");
+        // SAFETY: `i < len` was just checked; the slot is unique to this call (see `Sync` above).
+        unsafe { self.0.add(i).write(v) }
+    }
+}
+
 /// Immediate dominators by Semi-NCA. When `adopt_orphans` is set, unreached nodes with no incoming
 /// (unfiltered) edge are attached under a virtual edge from `root`, in ordinal order, as DevTools does.
 ///
 /// Memory: after the DFS, the predecessor CSR in preorder space (4 bytes per reached node and per edge between
 /// reached nodes) and four `u32` arrays per node; the node -> preorder map is freed before the main loop.
-pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
+pub fn semi_nca<G: DomGraph + Sync>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
     let n = g.node_count();
     let mut pre = vec![NONE; n];
     let mut vertex: Vec<u32> = Vec::with_capacity(n);
@@ -142,21 +157,30 @@ pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominator
         pfirst[i] += pfirst[i - 1];
     }
     let mut psrc = vec![0u32; pfirst[count + 1] as usize];
-    for u in 0..n as u32 {
-        let pu = pre[u as usize];
-        if pu == NONE {
-            continue;
-        }
-        for e in g.out_range(u) {
-            if let Some(c) = g.out_target(e) {
-                let pc = pre[c as usize];
-                if pu > pc && pc != 0 {
-                    let slot = &mut pfirst[pc as usize + 1];
-                    psrc[*slot as usize] = pu;
-                    *slot += 1;
+    {
+        // In parallel over node ranges: `pfirst[p + 1]` is p's fill cursor, claimed with an atomic increment,
+        // so every slot is written once. The order of a node's predecessors varies with the thread count; the
+        // semidominators (a minimum over them) do not.
+        // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `pfirst` is not otherwise accessed
+        // while this view lives.
+        let cursor: &[AtomicU32] = unsafe { &*(pfirst.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
+        let out = SharedSlice(psrc.as_mut_ptr(), psrc.len());
+        let pre = &pre;
+        (0..n as u32).into_par_iter().with_min_len(1 << 14).for_each(|u| {
+            let pu = pre[u as usize];
+            if pu == NONE {
+                return;
+            }
+            for e in g.out_range(u) {
+                if let Some(c) = g.out_target(e) {
+                    let pc = pre[c as usize];
+                    if pu > pc && pc != 0 {
+                        let k = cursor[pc as usize + 1].fetch_add(1, Ordering::Relaxed);
+                        out.write(k as usize, pu);
+                    }
                 }
             }
-        }
+        });
     }
     drop(pre);
     t.done();
