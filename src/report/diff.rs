@@ -164,7 +164,8 @@ impl Render for DiffOutput {
 
     fn markdown(&self) -> String {
         let mut out = String::from("### Heap diff\n\n");
-        out.push_str(&format!("{}\n\n", md_cell(&self.headline()).replace('\n', "<br>")));
+        let headline: Vec<String> = self.headline().lines().map(md_cell).collect();
+        out.push_str(&format!("{}\n\n", headline.join("<br>")));
         if let Some(n) = &self.diff.note {
             out.push_str(&format!("> {}\n\n", md_cell(n)));
         }

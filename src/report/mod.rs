@@ -112,8 +112,12 @@ pub fn table(header: &[&str], numeric: &[bool], rows: Vec<Vec<String>>) -> Table
     t
 }
 
-/// Escape text for a Markdown table cell.
+/// Escape text for a Markdown table cell. A cell that is one code span (`` `…` ``) keeps its text as it is
+/// (entities are not decoded inside code spans): only `|` is escaped, as GitHub tables need.
 pub fn md_cell(s: &str) -> String {
+    if let Some(inner) = s.strip_prefix('`').and_then(|x| x.strip_suffix('`')) {
+        return format!("`{}`", inner.replace('`', "'").replace('|', "\\|").replace('\n', " "));
+    }
     s.replace('\\', "\\\\")
         .replace('|', "\\|")
         .replace('<', "&lt;")
@@ -150,5 +154,18 @@ pub fn ellipsize(s: &str, max: usize) -> String {
         let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_cells_escape_text_but_not_code_spans() {
+        assert_eq!(md_cell("a | <b> -> c"), "a \\| &lt;b&gt; -&gt; c");
+        // Entities are not decoded inside code spans: `>` stays, `|` is escaped for the table.
+        assert_eq!(md_cell("`global > a|b (Map)`"), "`global > a\\|b (Map)`");
+        assert_eq!(md_cell("`x`y`"), "`x'y`");
     }
 }
