@@ -13,6 +13,8 @@
 
 use std::ops::Range;
 
+use rayon::prelude::*;
+
 use crate::error::ParseError;
 
 /// The byte ranges of the top-level members. Ranges cover the whole value, brackets or braces included.
@@ -210,18 +212,30 @@ impl Object<'_> {
 /// member's name follows) or that it nests. The numbers themselves are checked later by the number parser.
 /// The search goes in blocks; each block searched without a match is handed to `release`.
 fn skip_numeric(d: &[u8], i: usize, release: Option<&(dyn Fn(Range<usize>) + Sync)>) -> Result<usize, (usize, String)> {
-    const BLOCK: usize = 8 << 20;
+    // Waves of blocks searched in parallel; the first block (in file order) with a match decides.
+    const BLOCK: usize = 1 << 20;
+    const WAVE: usize = 32;
     let mut from = i + 1;
     let found = loop {
-        let to = (from + BLOCK).min(d.len());
-        if let Some(p) = memchr::memchr3(b']', b'"', b'[', &d[from..to]) {
-            break Some(from + p - (i + 1));
-        }
-        if let Some(r) = release {
-            r(from..to);
-        }
-        if to == d.len() {
+        let blocks: Vec<Range<usize>> = (0..WAVE)
+            .map(|k| (from + k * BLOCK).min(d.len())..(from + (k + 1) * BLOCK).min(d.len()))
+            .filter(|b| !b.is_empty())
+            .collect();
+        let Some(to) = blocks.last().map(|b| b.end) else {
             break None;
+        };
+        let hits: Vec<Option<usize>> = blocks
+            .par_iter()
+            .map(|b| {
+                let hit = memchr::memchr3(b']', b'"', b'[', &d[b.clone()]).map(|p| b.start + p);
+                if let (None, Some(r)) = (hit, release) {
+                    r(b.clone());
+                }
+                hit
+            })
+            .collect();
+        if let Some(p) = hits.into_iter().flatten().next() {
+            break Some(p - (i + 1));
         }
         from = to;
     };
