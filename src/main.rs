@@ -41,8 +41,10 @@ fn main() -> ExitCode {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = app::run(cli, &mut out).and_then(|o| {
-        heapsnap::timing::finish_progress();
+    let result = app::run(cli, &mut out);
+    // Also before an error message, which would otherwise be drawn into the progress line.
+    heapsnap::timing::finish_progress();
+    let result = result.and_then(|o| {
         out.flush()?;
         Ok(o)
     });

@@ -311,6 +311,12 @@ impl Snapshot {
             ));
         }
         let t = Phase::start("parse numbers || strings");
+        // The progress bar counts the bytes of `nodes` and `edges` (the bulk of the work).
+        let progress = crate::timing::parse_bytes((nr.len().saturating_sub(2) + er.len().saturating_sub(2)) as u64);
+        let parsed = |r: Range<usize>| {
+            progress.parsed(r.len());
+            release(r);
+        };
         let mut node_type = vec![0u8; n];
         let mut node_name = vec![0u32; n];
         let mut node_id = vec![0u32; n];
@@ -338,7 +344,7 @@ impl Snapshot {
                     detachedness: Col::new(&mut node_det),
                     edge_count: Col::new(&mut first_edge[1..]),
                 };
-                node_plan.parse_records(d, nf, &nodes, &release)?;
+                node_plan.parse_records(d, nf, &nodes, parsed)?;
                 let edges = EdgeColumns {
                     h: &header,
                     etypes: header.edge_kinds.len(),
@@ -349,9 +355,10 @@ impl Snapshot {
                     name: Col::new(&mut edge_name),
                     packed: Col::new(&mut edge_packed),
                 };
-                edge_plan.parse_records(d, ef, &edges, &release)
+                edge_plan.parse_records(d, ef, &edges, parsed)
             },
         );
+        drop(progress);
         numbers?;
         let strings = strings?;
         t.done();
