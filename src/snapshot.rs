@@ -241,10 +241,14 @@ fn to_u32(n: usize, what: &str, section: &str, at: usize) -> Result<u32, ParseEr
 }
 
 impl Snapshot {
-    /// Open and load a file (`-` for standard input; gzip detected by content).
+    /// Open and load a file (`-` for standard input; gzip detected by content). Fails with
+    /// [`Error::Changed`](crate::Error::Changed) when the file's length or modification time changed while it was
+    /// read (checked after the load, and also when the load failed: a file still being written looks truncated).
     pub fn open(path: &Path) -> Result<Snapshot> {
         let input = Input::open(path)?;
-        Self::from_input(&input)
+        let loaded = Self::from_input(&input);
+        input.check_unchanged()?;
+        loaded
     }
 
     /// Load from an opened input; errors name the input's path.

@@ -942,3 +942,92 @@ fn reattributed_self_size_above_4_gib_names_the_file() {
         assert!(stderr.contains(&path.display().to_string()), "path missing: {stderr}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// A file that changes while heapsnap reads it. The race is made deterministic with the test hook
+// `HEAPSNAP_TEST_PAUSE_AFTER_MAP_MS` (src/input.rs): heapsnap maps the file, says so on stderr and pauses; the
+// test changes the file during the pause. These do not fit the table above (the bytes are fine when written).
+
+const PAUSE_ENV: &str = "HEAPSNAP_TEST_PAUSE_AFTER_MAP_MS";
+
+/// fixtures/service.heapsnapshot.gz decompressed into `dir` (4.6 MB of plain JSON: memory-mapped, not read).
+fn plain_service(dir: &Path) -> PathBuf {
+    let mut bytes = Vec::new();
+    let gz = std::fs::read(repo().join("fixtures/service.heapsnapshot.gz")).unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut bytes).unwrap();
+    let path = dir.join("service.heapsnapshot");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Run `heapsnap summary PATH` with the pause hook, call `change(PATH)` once the file is mapped, and return the exit
+/// code and stderr (without the hook's own line).
+fn summary_while_changing(path: &Path, change: impl FnOnce(&Path)) -> (Option<i32>, String) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = std::process::Command::new(BIN)
+        .args(["--threads", "2", "summary"])
+        .arg(path)
+        .env(PAUSE_ENV, "2000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut hook = String::new();
+    stderr.read_line(&mut hook).unwrap();
+    assert!(
+        hook.starts_with("[heapsnap test hook] ") && hook.contains(" mapped, pausing "),
+        "no test hook line: {hook}"
+    );
+    change(path);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    (status.code(), rest)
+}
+
+/// A file that grows or is rewritten during the pause: the load itself may succeed, the check after it fails.
+fn changed_while_read(change: impl FnOnce(&Path)) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = plain_service(dir.path());
+    let (code, stderr) = summary_while_changing(&path, change);
+    let ctx = format!("stderr was:\n{stderr}");
+    assert_eq!(code, Some(2), "{ctx}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected; {ctx}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "heapsnap: {}: the file changed while it was being read (still being written?)",
+            path.display()
+        ),
+        "{ctx}"
+    );
+}
+
+#[test]
+fn a_file_that_grows_while_read() {
+    changed_while_read(|p| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+        f.write_all(&[b'\n'; 10_000]).unwrap();
+    });
+}
+
+#[test]
+fn a_file_rewritten_in_place_while_read() {
+    // Same length, same bytes even: only the modification time tells.
+    changed_while_read(|p| {
+        std::thread::sleep(Duration::from_millis(20));
+        let first = std::fs::read(p).unwrap()[0];
+        let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        f.write_all(&[first]).unwrap();
+    });
+}
+
+#[test]
+fn the_pause_hook_alone_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = plain_service(dir.path());
+    let (code, stderr) = summary_while_changing(&path, |_| {});
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+}
