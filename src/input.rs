@@ -2,10 +2,13 @@
 //! decoder for `.gz` input (detected by its magic bytes, not its name), and standard input for `-`. Pipes and
 //! other non-regular files (`<(zcat x.gz)`, a FIFO) are read to their end like standard input.
 //!
-//! The file must not change while heapsnap runs (as with ripgrep's memory maps). If it grows or is rewritten in
-//! place (a snapshot still being written), the length and modification time taken when it was opened differ
-//! from the file's after the load ([`Input::check_unchanged`], called by [`crate::Snapshot::open`]): an error
-//! naming the file, never a wrong answer. A file that shrinks under the map can still raise SIGBUS.
+//! The file must not change while heapsnap runs (as with ripgrep's memory maps). Two ways it can, both reported
+//! as errors naming the file, never a wrong answer:
+//! - it shrinks under the map: touching a page past the new end raises SIGBUS, which [`crate::sigbus`] turns
+//!   into a one-line message (file, section, byte offset) and exit code 2 (Linux);
+//! - it grows or is rewritten in place (a snapshot still being written): the length and modification time
+//!   taken when it was opened are compared with the file's after the load ([`Input::check_unchanged`], called
+//!   by [`crate::Snapshot::open`]).
 //!
 //! Input files are opened read-only and never written. Pages of the map that have been parsed can be released
 //! with [`Input::release`], so resident memory does not keep the whole file.
@@ -19,6 +22,7 @@ use std::time::{Duration, SystemTime};
 use memmap2::Mmap;
 
 use crate::error::{Error, Result};
+use crate::sigbus::Registration;
 
 /// The bytes of one snapshot document.
 pub struct Input {
@@ -34,18 +38,21 @@ enum Data {
     Owned(Vec<u8>),
 }
 
-/// A read-only file mapping.
+/// A file mapping registered with the SIGBUS handler. Fields drop in order: the registration is released
+/// before the mapping goes away.
 struct Mapped {
+    registration: Option<Registration>,
     map: Mmap,
 }
 
 impl Mapped {
-    fn new(file: &File) -> std::io::Result<Mapped> {
+    fn new(file: &File, path: &Path) -> std::io::Result<Mapped> {
         // SAFETY: the map is read-only and private to this process and heapsnap never writes it. Another process
-        // growing or rewriting the file is caught by `Input::check_unchanged`; one truncating it can raise SIGBUS
-        // (never a wrong answer silently).
+        // changing the file under it cannot make us read wrong data silently: a shrink raises SIGBUS, reported by
+        // the handler registered here, and other changes are caught by `Input::check_unchanged`.
         let map = unsafe { Mmap::map(file) }?;
-        Ok(Mapped { map })
+        let registration = crate::sigbus::register(&map, path);
+        Ok(Mapped { registration, map })
     }
 }
 
@@ -124,7 +131,7 @@ impl Input {
                 file: Some((file, stamp)),
             });
         }
-        let mapped = Mapped::new(&file).map_err(io("cannot memory-map"))?;
+        let mapped = Mapped::new(&file, path).map_err(io("cannot memory-map"))?;
         if let Some(pause) = test_pause_after_map() {
             eprintln!(
                 "[heapsnap test hook] {} mapped, pausing {} ms",
@@ -172,6 +179,17 @@ impl Input {
             });
         }
         Ok(())
+    }
+
+    /// Tell the SIGBUS handler where the top-level sections of a mapped file are, so that a fault names its
+    /// section. A no-op for in-memory input.
+    pub(crate) fn set_sections<'a>(&self, sections: impl IntoIterator<Item = (&'a str, std::ops::Range<usize>)>) {
+        if let Data::Mapped(Mapped {
+            registration: Some(r), ..
+        }) = &self.data
+        {
+            r.set_sections(sections);
+        }
     }
 
     /// Wrap bytes already in memory (gzip is detected and decompressed).

@@ -253,17 +253,28 @@ impl Snapshot {
 
     /// Load from an opened input; errors name the input's path.
     pub fn from_input(input: &Input) -> Result<Snapshot> {
-        Self::parse(input.bytes(), |r| input.release(r)).map_err(|e| e.in_file(input.path(), input.is_decompressed()))
+        let sections_found = |s: &scan::Sections| {
+            input.set_sections(s.members.iter().map(|(n, r)| (n.as_str(), r.clone())));
+        };
+        Self::parse(input.bytes(), |r| input.release(r), sections_found)
+            .map_err(|e| e.in_file(input.path(), input.is_decompressed()))
     }
 
     /// Load from bytes in memory.
     pub fn from_bytes(d: &[u8]) -> Result<Snapshot, ParseError> {
-        Self::parse(d, |_| {})
+        Self::parse(d, |_| {}, |_| {})
     }
 
-    fn parse<R: Fn(Range<usize>) + Sync>(d: &[u8], release: R) -> Result<Snapshot, ParseError> {
+    /// Load `d`; `release(range)` when a range has been read, `sections_found` once the top-level sections are
+    /// known.
+    fn parse<R: Fn(Range<usize>) + Sync>(
+        d: &[u8],
+        release: R,
+        sections_found: impl FnOnce(&scan::Sections),
+    ) -> Result<Snapshot, ParseError> {
         let t = Phase::start("scan sections");
         let sections = scan::scan_releasing(d, &release)?;
+        sections_found(&sections);
         t.done();
         let hr = sections.require("snapshot", d.len())?;
         let header = Header::parse(&d[hr.clone()], hr.start as u64)?;
