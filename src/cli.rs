@@ -18,8 +18,9 @@ pub struct Cli {
     /// No progress display on stderr (it is shown only when stderr is a terminal anyway).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
-    /// Colour table output and error messages: `auto` when the stream is a terminal and `NO_COLOR` is unset or
-    /// empty, `always` (even under `NO_COLOR`), `never`. JSON, Markdown, NDJSON and CSV are never coloured.
+    /// Colour table output (and error messages on a terminal): `auto` when the stream is a terminal and
+    /// `NO_COLOR` is unset or empty, `always` (even under `NO_COLOR`), `never`. JSON, Markdown, NDJSON and CSV
+    /// are never coloured.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// The command.
