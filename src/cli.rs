@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::report::style::ColorChoice;
 use crate::report::Format;
 
 /// Analyze V8 heap snapshots (.heapsnapshot) with Chrome DevTools' numbers.
@@ -17,6 +18,11 @@ pub struct Cli {
     /// No progress display on stderr (it is shown only when stderr is a terminal anyway).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Colour table output (and error messages on a terminal): `auto` when the stream is a terminal and
+    /// `NO_COLOR` is unset or empty, `always` (even under `NO_COLOR`), `never`. JSON, Markdown, NDJSON and CSV
+    /// are never coloured.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

@@ -39,6 +39,13 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The file grew or was rewritten while it was being read (its length or modification time changed between
+    /// opening it and the end of the load): typically a snapshot that is still being written.
+    #[error("{path}: the file changed while it was being read (still being written?)")]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
     /// A request that does not fit the snapshot (unknown node id, bad class name, ...).
     #[error("{0}")]
     Request(String),

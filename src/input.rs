@@ -2,29 +2,88 @@
 //! decoder for `.gz` input (detected by its magic bytes, not its name), and standard input for `-`. Pipes and
 //! other non-regular files (`<(zcat x.gz)`, a FIFO) are read to their end like standard input.
 //!
-//! The memory map assumes the file is not modified while heapsnap runs (as ripgrep does); a CLI accepts that
-//! risk, and a file that shrinks under us can at worst raise SIGBUS, never a wrong answer silently. Input files
-//! are opened read-only and never written. Pages of the map that have been parsed can be released with
-//! [`Input::release`], so resident memory does not keep the whole file.
+//! The file must not change while heapsnap runs (as with ripgrep's memory maps). Two ways it can, both reported
+//! as errors naming the file, never a wrong answer:
+//! - it shrinks under the map: touching a page past the new end raises SIGBUS, which [`crate::sigbus`] turns
+//!   into a one-line message (file, section, byte offset) and exit code 2 (Linux);
+//! - it grows or is rewritten in place (a snapshot still being written): the length and modification time
+//!   taken when it was opened are compared with the file's after the load ([`Input::check_unchanged`], called
+//!   by [`crate::Snapshot::open`]).
+//!
+//! Input files are opened read-only and never written. Pages of the map that have been parsed can be released
+//! with [`Input::release`], so resident memory does not keep the whole file.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
 
 use memmap2::Mmap;
 
 use crate::error::{Error, Result};
+use crate::sigbus::Registration;
 
 /// The bytes of one snapshot document.
 pub struct Input {
     path: PathBuf,
     data: Data,
     decompressed: bool,
+    /// A regular file: the open file and its length and modification time when opened.
+    file: Option<(File, Stamp)>,
 }
 
 enum Data {
-    Mapped(Mmap),
+    Mapped(Mapped),
     Owned(Vec<u8>),
+}
+
+/// A file mapping registered with the SIGBUS handler. Fields drop in order: the registration is released
+/// before the mapping goes away.
+struct Mapped {
+    registration: Option<Registration>,
+    map: Mmap,
+}
+
+impl Mapped {
+    fn new(file: &File, path: &Path) -> std::io::Result<Mapped> {
+        // SAFETY: the map is read-only and private to this process and heapsnap never writes it. Another process
+        // changing the file under it cannot make us read wrong data silently: a shrink raises SIGBUS, reported by
+        // the handler registered here, and other changes are caught by `Input::check_unchanged`.
+        let map = unsafe { Mmap::map(file) }?;
+        let registration = crate::sigbus::register(&map, path);
+        Ok(Mapped { registration, map })
+    }
+}
+
+/// Length and modification time of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+        }
+    }
+}
+
+/// Test hook, not a feature: `HEAPSNAP_TEST_PAUSE_AFTER_MAP_MS=N` makes [`Input::open`] announce on stderr that
+/// it has mapped a file and then sleep N ms before reading it, so that integration tests can change the file at
+/// exactly that moment (tests/bad_input.rs). Read once per process.
+#[doc(hidden)]
+pub const TEST_PAUSE_AFTER_MAP_ENV: &str = "HEAPSNAP_TEST_PAUSE_AFTER_MAP_MS";
+
+fn test_pause_after_map() -> Option<Duration> {
+    static PAUSE: OnceLock<Option<Duration>> = OnceLock::new();
+    *PAUSE.get_or_init(|| {
+        let ms: u64 = std::env::var(TEST_PAUSE_AFTER_MAP_ENV).ok()?.parse().ok()?;
+        Some(Duration::from_millis(ms))
+    })
 }
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -62,34 +121,75 @@ impl Input {
             file.read_to_end(&mut buf).map_err(io("cannot read"))?;
             return Self::from_bytes(path, buf);
         }
-        if meta.len() == 0 {
+        // The stamp of the file actually opened (the path may have been replaced since `metadata`).
+        let stamp = Stamp::of(&file.metadata().map_err(io("cannot open"))?);
+        if stamp.len == 0 {
             return Ok(Input {
                 path: path.to_path_buf(),
                 data: Data::Owned(Vec::new()),
                 decompressed: false,
+                file: Some((file, stamp)),
             });
         }
-        // SAFETY: the map is read-only and private to this process. heapsnap never writes it; we assume
-        // (as ripgrep does) that no other process truncates or rewrites the file while it is mapped.
-        let map = unsafe { Mmap::map(&file) }.map_err(io("cannot memory-map"))?;
-        if map.starts_with(&GZIP_MAGIC) {
+        let mapped = Mapped::new(&file, path).map_err(io("cannot memory-map"))?;
+        if let Some(pause) = test_pause_after_map() {
+            eprintln!(
+                "[heapsnap test hook] {} mapped, pausing {} ms",
+                path.display(),
+                pause.as_millis()
+            );
+            std::thread::sleep(pause);
+        }
+        if mapped.map.starts_with(&GZIP_MAGIC) {
             let mut buf = Vec::new();
-            flate2::read::MultiGzDecoder::new(&map[..])
+            flate2::read::MultiGzDecoder::new(&mapped.map[..])
                 .read_to_end(&mut buf)
                 .map_err(io("cannot decompress gzip"))?;
             return Ok(Input {
                 path: path.to_path_buf(),
                 data: Data::Owned(buf),
                 decompressed: true,
+                file: Some((file, stamp)),
             });
         }
         #[cfg(unix)]
-        let _ = map.advise(memmap2::Advice::Sequential);
+        let _ = mapped.map.advise(memmap2::Advice::Sequential);
         Ok(Input {
             path: path.to_path_buf(),
-            data: Data::Mapped(map),
+            data: Data::Mapped(mapped),
             decompressed: false,
+            file: Some((file, stamp)),
         })
+    }
+
+    /// Fail with [`Error::Changed`] if the file's length or modification time differ from when it was opened
+    /// (it grew or was rewritten while being read: still being written?). Standard input and pipes pass.
+    pub fn check_unchanged(&self) -> Result<()> {
+        let Some((file, stamp)) = &self.file else {
+            return Ok(());
+        };
+        let now = file.metadata().map_err(|source| Error::Io {
+            path: self.path.clone(),
+            what: "cannot read the file's metadata",
+            source,
+        })?;
+        if Stamp::of(&now) != *stamp {
+            return Err(Error::Changed {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Tell the SIGBUS handler where the top-level sections of a mapped file are, so that a fault names its
+    /// section. A no-op for in-memory input.
+    pub(crate) fn set_sections<'a>(&self, sections: impl IntoIterator<Item = (&'a str, std::ops::Range<usize>)>) {
+        if let Data::Mapped(Mapped {
+            registration: Some(r), ..
+        }) = &self.data
+        {
+            r.set_sections(sections);
+        }
     }
 
     /// Wrap bytes already in memory (gzip is detected and decompressed).
@@ -112,6 +212,7 @@ impl Input {
             path: path.to_path_buf(),
             data: Data::Owned(bytes),
             decompressed,
+            file: None,
         })
     }
 
@@ -123,7 +224,7 @@ impl Input {
     /// The document's bytes.
     pub fn bytes(&self) -> &[u8] {
         match &self.data {
-            Data::Mapped(m) => m,
+            Data::Mapped(m) => &m.map,
             Data::Owned(v) => v,
         }
     }
@@ -137,7 +238,7 @@ impl Input {
     /// A no-op for in-memory input.
     pub fn release(&self, range: std::ops::Range<usize>) {
         #[cfg(unix)]
-        if let Data::Mapped(m) = &self.data {
+        if let Data::Mapped(Mapped { map: m, .. }) = &self.data {
             let page = 4096;
             let start = range.start.div_ceil(page) * page;
             let end = (range.end / page) * page;

@@ -24,6 +24,7 @@ pub mod paths;
 pub mod report;
 pub mod rules;
 pub mod scan;
+mod sigbus;
 pub mod snapshot;
 pub mod strings;
 pub mod summary;

@@ -1,12 +1,14 @@
 //! The `heapsnap` binary: parse arguments, configure the thread pool, run the library, map the outcome to an
-//! exit code (0 fine, 1 a CI threshold was crossed, 2 usage or input error). A closed pipe exits 0.
+//! exit code (0 fine, 1 a CI threshold was crossed, 2 usage or input error). A closed pipe exits 0. Colour
+//! (`--color`, `NO_COLOR`) is decided here, once, for standard output and standard error separately.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
 use heapsnap::app::{self, Outcome};
 use heapsnap::cli::Cli;
+use heapsnap::report::style;
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
@@ -17,23 +19,32 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let no_color = std::env::var_os("NO_COLOR");
+    let stdout_color = style::decide(cli.color, std::io::stdout().is_terminal(), no_color.as_deref());
+    // Error messages are coloured only on a terminal, even with `--color always` (which is for piping tables
+    // into `less -R`, not for escapes in a log file of errors).
+    let stderr_color = std::io::stderr().is_terminal() && style::decide(cli.color, true, no_color.as_deref());
+    style::set(stdout_color, stderr_color);
+    let prefix = style::error_prefix();
     if let Some(n) = cli.threads {
         if n == 0 {
-            eprintln!("heapsnap: --threads must be at least 1");
+            eprintln!("{prefix} --threads must be at least 1");
             return ExitCode::from(2);
         }
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
-            eprintln!("heapsnap: --threads: {e}");
+            eprintln!("{prefix} --threads: {e}");
             return ExitCode::from(2);
         }
     }
-    if !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    if !cli.quiet && std::io::stderr().is_terminal() {
         heapsnap::timing::enable_progress();
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = app::run(cli, &mut out).and_then(|o| {
-        heapsnap::timing::finish_progress();
+    let result = app::run(cli, &mut out);
+    // Also before an error message, which would otherwise be drawn into the progress line.
+    heapsnap::timing::finish_progress();
+    let result = result.and_then(|o| {
         out.flush()?;
         Ok(o)
     });
@@ -42,7 +53,7 @@ fn main() -> ExitCode {
         Ok(Outcome::ThresholdCrossed) => ExitCode::from(1),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("heapsnap: {e:#}");
+            eprintln!("{prefix} {e:#}");
             ExitCode::from(2)
         }
     }

@@ -241,25 +241,40 @@ fn to_u32(n: usize, what: &str, section: &str, at: usize) -> Result<u32, ParseEr
 }
 
 impl Snapshot {
-    /// Open and load a file (`-` for standard input; gzip detected by content).
+    /// Open and load a file (`-` for standard input; gzip detected by content). Fails with
+    /// [`Error::Changed`](crate::Error::Changed) when the file's length or modification time changed while it was
+    /// read (checked after the load, and also when the load failed: a file still being written looks truncated).
     pub fn open(path: &Path) -> Result<Snapshot> {
         let input = Input::open(path)?;
-        Self::from_input(&input)
+        let loaded = Self::from_input(&input);
+        input.check_unchanged()?;
+        loaded
     }
 
     /// Load from an opened input; errors name the input's path.
     pub fn from_input(input: &Input) -> Result<Snapshot> {
-        Self::parse(input.bytes(), |r| input.release(r)).map_err(|e| e.in_file(input.path(), input.is_decompressed()))
+        let sections_found = |s: &scan::Sections| {
+            input.set_sections(s.members.iter().map(|(n, r)| (n.as_str(), r.clone())));
+        };
+        Self::parse(input.bytes(), |r| input.release(r), sections_found)
+            .map_err(|e| e.in_file(input.path(), input.is_decompressed()))
     }
 
     /// Load from bytes in memory.
     pub fn from_bytes(d: &[u8]) -> Result<Snapshot, ParseError> {
-        Self::parse(d, |_| {})
+        Self::parse(d, |_| {}, |_| {})
     }
 
-    fn parse<R: Fn(Range<usize>) + Sync>(d: &[u8], release: R) -> Result<Snapshot, ParseError> {
+    /// Load `d`; `release(range)` when a range has been read, `sections_found` once the top-level sections are
+    /// known.
+    fn parse<R: Fn(Range<usize>) + Sync>(
+        d: &[u8],
+        release: R,
+        sections_found: impl FnOnce(&scan::Sections),
+    ) -> Result<Snapshot, ParseError> {
         let t = Phase::start("scan sections");
         let sections = scan::scan_releasing(d, &release)?;
+        sections_found(&sections);
         t.done();
         let hr = sections.require("snapshot", d.len())?;
         let header = Header::parse(&d[hr.clone()], hr.start as u64)?;
@@ -311,6 +326,12 @@ impl Snapshot {
             ));
         }
         let t = Phase::start("parse numbers || strings");
+        // The progress bar counts the bytes of `nodes` and `edges` (the bulk of the work).
+        let progress = crate::timing::parse_bytes((nr.len().saturating_sub(2) + er.len().saturating_sub(2)) as u64);
+        let parsed = |r: Range<usize>| {
+            progress.parsed(r.len());
+            release(r);
+        };
         let mut node_type = vec![0u8; n];
         let mut node_name = vec![0u32; n];
         let mut node_id = vec![0u32; n];
@@ -338,7 +359,7 @@ impl Snapshot {
                     detachedness: Col::new(&mut node_det),
                     edge_count: Col::new(&mut first_edge[1..]),
                 };
-                node_plan.parse_records(d, nf, &nodes, &release)?;
+                node_plan.parse_records(d, nf, &nodes, parsed)?;
                 let edges = EdgeColumns {
                     h: &header,
                     etypes: header.edge_kinds.len(),
@@ -349,9 +370,10 @@ impl Snapshot {
                     name: Col::new(&mut edge_name),
                     packed: Col::new(&mut edge_packed),
                 };
-                edge_plan.parse_records(d, ef, &edges, &release)
+                edge_plan.parse_records(d, ef, &edges, parsed)
             },
         );
+        drop(progress);
         numbers?;
         let strings = strings?;
         t.done();

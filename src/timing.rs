@@ -1,33 +1,125 @@
 //! Phases of the pipeline: timings on stderr when `HEAPSNAP_TIMINGS` is set (`[heapsnap] phase  123.4 ms`),
-//! for profiling and the peer-comparison script, and the progress spinner (indicatif) that names the running
-//! phase when [`enable_progress`] was called (the binary does so only when stderr is a terminal and `--quiet`
-//! is not given). Costs one `Instant::now()` per phase otherwise.
+//! for profiling and the peer-comparison script, and the progress display (indicatif) when [`enable_progress`]
+//! was called (the binary does so only when stderr is a terminal and `--quiet` is not given): a spinner that
+//! names the running phase, and while the `nodes` and `edges` arrays are parsed a bar of the bytes parsed
+//! ([`parse_bytes`]; several snapshots loading side by side add up into one bar). Without timings and progress,
+//! a phase costs one `Instant::now()` and the byte count one atomic load per parsed chunk (1 MiB).
 
-use std::sync::OnceLock;
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("HEAPSNAP_TIMINGS").is_some())
 }
 
-static PROGRESS: OnceLock<indicatif::ProgressBar> = OnceLock::new();
+static PROGRESS: OnceLock<Progress> = OnceLock::new();
 
-/// Show a spinner on stderr naming the running phase (call once, from the binary).
-pub fn enable_progress() {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let _ = PROGRESS.set(bar);
+/// The progress display: one bar whose style switches between a phase spinner and a byte bar.
+#[derive(Clone)]
+struct Progress {
+    bar: ProgressBar,
+    /// Parses running now (the byte bar shows while there is one).
+    parsing: Arc<AtomicUsize>,
 }
 
-/// Remove the spinner (before printing results).
+impl Progress {
+    fn new(bar: ProgressBar) -> Progress {
+        bar.set_style(spinner_style());
+        // A length, so that parses can grow it (`inc_length` does nothing on a bar without one).
+        bar.set_length(0);
+        Progress {
+            bar,
+            parsing: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// A phase started: name it (nested phases are indented in the timings; not here). Phases that run after the
+    /// display was cleared for the output (rendering) leave it cleared.
+    fn phase(&self, name: &'static str) {
+        if !self.bar.is_finished() {
+            self.bar.set_message(Cow::Borrowed(name.trim()));
+        }
+    }
+
+    /// A parse of `total` bytes started: grow the bar, show it.
+    fn parse_started(&self, total: u64) {
+        self.bar.inc_length(total);
+        if self.parsing.fetch_add(1, Ordering::AcqRel) == 0 {
+            self.bar.set_style(bytes_style());
+        }
+    }
+
+    /// A parse ended (done or failed): back to the spinner when it was the last.
+    fn parse_ended(&self) {
+        if self.parsing.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.bar.set_style(spinner_style());
+        }
+    }
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner())
+}
+
+fn bytes_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} {elapsed:>4} {msg} {bar:30} {bytes}/{total_bytes}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// Show the progress display on stderr (call once, from the binary).
+pub fn enable_progress() {
+    let bar = ProgressBar::new_spinner();
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let _ = PROGRESS.set(Progress::new(bar));
+}
+
+/// Whether the progress display is on (it is cleared by [`finish_progress`] before any output).
+pub fn progress_enabled() -> bool {
+    PROGRESS.get().is_some_and(|p| !p.bar.is_finished())
+}
+
+/// Remove the progress display (before printing results).
 pub fn finish_progress() {
-    if let Some(b) = PROGRESS.get() {
-        b.finish_and_clear();
+    if let Some(p) = PROGRESS.get() {
+        p.bar.finish_and_clear();
+    }
+}
+
+/// Counts parsed bytes into the progress bar, from [`parse_bytes`] until dropped.
+pub struct ParseProgress {
+    progress: Option<&'static Progress>,
+}
+
+/// A parse of `total` bytes starts (the `nodes` and `edges` arrays of one snapshot); count them with
+/// [`ParseProgress::parsed`].
+pub fn parse_bytes(total: u64) -> ParseProgress {
+    let progress = PROGRESS.get();
+    if let Some(p) = progress {
+        p.parse_started(total);
+    }
+    ParseProgress { progress }
+}
+
+impl ParseProgress {
+    /// `n` more bytes parsed (called per chunk, from any thread).
+    #[inline]
+    pub fn parsed(&self, n: usize) {
+        if let Some(p) = self.progress {
+            p.bar.inc(n as u64);
+        }
+    }
+}
+
+impl Drop for ParseProgress {
+    fn drop(&mut self) {
+        if let Some(p) = self.progress {
+            p.parse_ended();
+        }
     }
 }
 
@@ -41,6 +133,9 @@ pub struct Phase {
 impl Phase {
     /// Start timing `name`.
     pub fn start(name: &'static str) -> Phase {
+        if let Some(p) = PROGRESS.get() {
+            p.phase(name);
+        }
         Phase {
             name,
             start: Instant::now(),
@@ -92,4 +187,49 @@ fn memory() -> String {
             .unwrap_or_default()
     };
     format!("rss {} peak {}", field("VmRSS:"), field("VmHWM:"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phase_names_itself_in_the_progress_display() {
+        let p = Progress::new(ProgressBar::hidden());
+        p.phase("parse numbers || strings");
+        assert_eq!(p.bar.message(), "parse numbers || strings");
+        p.phase("  nested phase");
+        assert_eq!(p.bar.message(), "nested phase");
+    }
+
+    #[test]
+    fn phase_start_sets_the_message_when_progress_is_enabled() {
+        let _ = PROGRESS.set(Progress::new(ProgressBar::hidden()));
+        let bar = &PROGRESS.get().unwrap().bar;
+        // Other tests of this binary may start phases at the same time: retry until ours is the last one.
+        let ok = (0..100).any(|_| {
+            let t = Phase::start("    a nested test phase");
+            let seen = bar.message() == "a nested test phase";
+            t.done();
+            seen
+        });
+        assert!(ok, "last message: {}", bar.message());
+    }
+
+    #[test]
+    fn parses_side_by_side_add_up() {
+        let p = Progress::new(ProgressBar::hidden());
+        p.parse_started(100);
+        p.parse_started(50);
+        assert_eq!(p.bar.length(), Some(150));
+        p.bar.inc(70);
+        p.parse_ended();
+        assert_eq!(p.parsing.load(Ordering::Relaxed), 1);
+        p.parse_started(30);
+        assert_eq!(p.bar.length(), Some(180));
+        p.parse_ended();
+        p.parse_ended();
+        assert_eq!(p.parsing.load(Ordering::Relaxed), 0);
+        assert_eq!(p.bar.position(), 70);
+    }
 }

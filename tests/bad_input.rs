@@ -6,7 +6,9 @@
 //! offset computed here from the mutation (the first byte of the offending value, or of the offending byte inside
 //! it), and nothing panicked. Header counts that would need gigantic allocations run under `ulimit -v` (2 GiB) and
 //! a time limit. Valid-but-odd inputs (other section order, other layout, BOM, CRLF, unknown sections, gzip, a
-//! FIFO) must succeed with the same JSON summary as the original.
+//! FIFO) must succeed with the same JSON summary as the original. A file that shrinks, grows or is rewritten while
+//! heapsnap reads it (changed during a pause of the `HEAPSNAP_TEST_PAUSE_AFTER_MAP_MS` test hook) must fail with
+//! exit code 2 and a message naming the file.
 //!
 //! The byte-level helpers below (member lookup, array element ranges) are deliberately independent of the crate's
 //! own scanner, so an offset bug there cannot hide itself.
@@ -941,4 +943,169 @@ fn reattributed_self_size_above_4_gib_names_the_file() {
         assert_eq!(code, Some(2), "{stderr}");
         assert!(stderr.contains(&path.display().to_string()), "path missing: {stderr}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A file that changes while heapsnap reads it. The race is made deterministic with the test hook
+// `HEAPSNAP_TEST_PAUSE_AFTER_MAP_MS` (src/input.rs): heapsnap maps the file, says so on stderr and pauses; the
+// test changes the file during the pause. These do not fit the table above (the bytes are fine when written).
+
+const PAUSE_ENV: &str = "HEAPSNAP_TEST_PAUSE_AFTER_MAP_MS";
+
+/// fixtures/service.heapsnapshot.gz decompressed into `dir` (4.6 MB of plain JSON: memory-mapped, not read).
+fn plain_service(dir: &Path) -> PathBuf {
+    let mut bytes = Vec::new();
+    let gz = std::fs::read(repo().join("fixtures/service.heapsnapshot.gz")).unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut bytes).unwrap();
+    let path = dir.join("service.heapsnapshot");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Run `heapsnap summary PATH` with the pause hook, call `change(PATH)` once the file is mapped, and return the exit
+/// code and stderr (without the hook's own line).
+fn summary_while_changing(path: &Path, change: impl FnOnce(&Path)) -> (Option<i32>, String) {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = std::process::Command::new(BIN)
+        .args(["--threads", "2", "summary"])
+        .arg(path)
+        .env(PAUSE_ENV, "2000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut hook = String::new();
+    stderr.read_line(&mut hook).unwrap();
+    assert!(
+        hook.starts_with("[heapsnap test hook] ") && hook.contains(" mapped, pausing "),
+        "no test hook line: {hook}"
+    );
+    change(path);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    (status.code(), rest)
+}
+
+/// The digits after `what` in `s`.
+fn number_after(s: &str, what: &str) -> Option<u64> {
+    let at = s.find(what)? + what.len();
+    let digits: String = s[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_that_shrinks_while_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = plain_service(dir.path());
+    let len = std::fs::metadata(&path).unwrap().len();
+    let half = len / 2;
+    let (code, stderr) = summary_while_changing(&path, |p| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_len(half)
+            .unwrap();
+    });
+    let ctx = format!("stderr was:\n{stderr}");
+    assert_eq!(code, Some(2), "{ctx}");
+    assert!(!stderr.contains("panicked"), "{ctx}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected; {ctx}");
+    assert!(
+        stderr.starts_with(&format!(
+            "heapsnap: {}: the file shrank while it was being read",
+            path.display()
+        )),
+        "{ctx}"
+    );
+    // The section the fault is in (`document` when it happens during the section scan itself).
+    let section = stderr.split("section `").nth(1).and_then(|r| r.split('`').next());
+    assert!(
+        matches!(section, Some("document" | "nodes" | "edges" | "strings" | "locations")),
+        "{ctx}"
+    );
+    // The first page past the new end of the file.
+    let offset = number_after(&stderr, "`, byte offset ").unwrap_or_else(|| panic!("no byte offset; {ctx}"));
+    assert!(
+        (half..half + 2 * 4096).contains(&offset),
+        "offset {offset}, new length {half}; {ctx}"
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_sigbus_that_is_not_a_shrinking_file_still_kills() {
+    // The handler only reports faults inside its mappings; anything else gets the default action.
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = plain_service(dir.path());
+    let mut child = std::process::Command::new(BIN)
+        .arg("summary")
+        .arg(&path)
+        .env(PAUSE_ENV, "2000")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut hook = String::new();
+    stderr.read_line(&mut hook).unwrap();
+    assert!(hook.contains(" mapped, pausing "), "no test hook line: {hook}");
+    let killed = std::process::Command::new("kill")
+        .args(["-BUS", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(7), "SIGBUS expected: {status:?}");
+}
+
+/// A file that grows or is rewritten during the pause: the load itself may succeed, the check after it fails.
+fn changed_while_read(change: impl FnOnce(&Path)) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = plain_service(dir.path());
+    let (code, stderr) = summary_while_changing(&path, change);
+    let ctx = format!("stderr was:\n{stderr}");
+    assert_eq!(code, Some(2), "{ctx}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line expected; {ctx}");
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "heapsnap: {}: the file changed while it was being read (still being written?)",
+            path.display()
+        ),
+        "{ctx}"
+    );
+}
+
+#[test]
+fn a_file_that_grows_while_read() {
+    changed_while_read(|p| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+        f.write_all(&[b'\n'; 10_000]).unwrap();
+    });
+}
+
+#[test]
+fn a_file_rewritten_in_place_while_read() {
+    // Same length, same bytes even: only the modification time tells.
+    changed_while_read(|p| {
+        std::thread::sleep(Duration::from_millis(20));
+        let first = std::fs::read(p).unwrap()[0];
+        let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+        f.write_all(&[first]).unwrap();
+    });
+}
+
+#[test]
+fn the_pause_hook_alone_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = plain_service(dir.path());
+    let (code, stderr) = summary_while_changing(&path, |_| {});
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr, "");
 }

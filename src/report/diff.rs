@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ellipsize, human_delta, human_size, md_cell, md_table, table, Render};
+use super::style::{self, paint, paint_if, Style};
+use super::{ellipsize, human_delta, human_size, md_cell, md_table, table, table_styled, Render};
 use crate::ci::Verdict;
 use crate::diff::DiffReport;
 
@@ -96,47 +97,65 @@ impl DiffOutput {
         )
     }
 
-    fn verdict_lines(&self) -> Vec<String> {
+    /// The CI lines; `paint` colours the FAIL / ok marks and the verdict (terminal tables only).
+    fn verdict_lines(&self, paint: bool) -> Vec<String> {
         let mut v: Vec<String> = self
             .ci
             .checks
             .iter()
             .map(|c| {
-                format!(
-                    "{} {}: {} ({})",
-                    if c.crossed { "FAIL" } else { "ok  " },
-                    c.check,
-                    c.value,
-                    c.subject
-                )
+                let mark = if c.crossed {
+                    paint_if(paint, "FAIL", Style::Bad)
+                } else {
+                    // Padded to FAIL's width outside the colour.
+                    format!("{}  ", paint_if(paint, "ok", Style::Good))
+                };
+                format!("{mark} {}: {} ({})", c.check, c.value, c.subject)
             })
             .collect();
         if self.ci.suppressed_findings > 0 {
             v.push(format!("{} finding(s) suppressed", self.ci.suppressed_findings));
         }
         if !self.ci.checks.is_empty() {
-            v.push(format!("verdict: {}", self.ci.verdict));
+            let tone = if self.ci.verdict == "fail" {
+                Style::Bad
+            } else {
+                Style::Good
+            };
+            v.push(format!("verdict: {}", paint_if(paint, &self.ci.verdict, tone)));
         }
         v
+    }
+
+    /// Growth red, shrinkage green in the delta columns (`# Delta`, `Size delta`, `Retained delta`).
+    fn class_cell_style(&self, row: usize, col: usize) -> Option<Style> {
+        let r = self.diff.classes.get(row)?;
+        match col {
+            3 => style::delta(r.delta_count),
+            6 => style::delta(r.size_delta),
+            7 => style::delta(r.retained_delta),
+            _ => None,
+        }
     }
 }
 
 impl Render for DiffOutput {
     fn table(&self) -> String {
+        let heading = |h: &str| paint(h, Style::Heading);
         let mut out = format!("{}\n", self.headline());
         if let Some(n) = &self.diff.note {
             out.push_str(&format!("note: {n}\n"));
         }
-        out.push_str("\nFindings\n");
+        out.push_str(&format!("\n{}\n", heading("Findings")));
         if self.diff.findings.is_empty() {
             out.push_str("  none: no leak pattern found\n");
         }
         for (i, f) in self.diff.findings.iter().enumerate() {
             out.push_str(&format!(
-                "{:>3}. [{}] {}  {:+} objects, {} retained\n       held by {}\n       {}\n",
+                "{:>3}. {} {}  {:+} objects, {} retained\n       held by {}\n       {}\n",
                 i + 1,
-                f.rule,
-                f.class,
+                paint(&format!("[{}]", f.rule), Style::Bad),
+                paint(&f.class, Style::Strong),
                 f.count_delta,
                 human_delta(f.retained_delta),
                 f.holder,
@@ -144,10 +163,15 @@ impl Render for DiffOutput {
             ));
         }
         let (h, n, rows) = self.class_rows();
-        out.push_str(&format!("\nGrowth by constructor\n{}\n", table(&h, &n, rows)));
+        out.push_str(&format!(
+            "\n{}\n{}\n",
+            heading("Growth by constructor"),
+            table_styled(&h, &n, rows, |r, c| self.class_cell_style(r, c))
+        ));
         if !self.diff.clusters.is_empty() {
             out.push_str(&format!(
-                "\nWhat holds the new objects\n{}\n",
+                "\n{}\n{}\n",
+                heading("What holds the new objects"),
                 table(
                     &["Constructor", "Objects", "Retained", "Held by", "Example"],
                     &[false, true, true, false, false],
@@ -155,7 +179,7 @@ impl Render for DiffOutput {
                 )
             ));
         }
-        for l in self.verdict_lines() {
+        for l in self.verdict_lines(style::enabled()) {
             out.push_str(&l);
             out.push('\n');
         }
@@ -207,7 +231,7 @@ impl Render for DiffOutput {
                 )
             ));
         }
-        let v = self.verdict_lines();
+        let v = self.verdict_lines(false);
         if !v.is_empty() {
             out.push_str(&format!("#### CI\n\n```\n{}\n```\n", v.join("\n")));
         }

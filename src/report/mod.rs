@@ -4,6 +4,7 @@
 
 pub mod diff;
 pub mod retainers;
+pub mod style;
 pub mod summary;
 pub mod top;
 pub mod tree;
@@ -95,13 +96,25 @@ pub fn distance(d: i32) -> String {
 
 /// A table in the project's style; columns after the first are right-aligned when `numeric[i]`.
 pub fn table(header: &[&str], numeric: &[bool], rows: Vec<Vec<String>>) -> Table {
+    table_styled(header, numeric, rows, |_, _| None)
+}
+
+/// [`table`] with cell `(row, column)` painted in `style(row, column)` when standard output is coloured
+/// ([`style::enabled`]); otherwise the same plain table.
+pub fn table_styled(
+    header: &[&str],
+    numeric: &[bool],
+    rows: Vec<Vec<String>>,
+    style: impl Fn(usize, usize) -> Option<style::Style>,
+) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Disabled);
+    style::style_table(&mut t);
     t.set_header(header.iter().map(Cell::new));
-    for r in rows {
-        t.add_row(r.into_iter().enumerate().map(|(i, c)| {
-            let cell = Cell::new(c);
+    for (r, row) in rows.into_iter().enumerate() {
+        t.add_row(row.into_iter().enumerate().map(|(i, c)| {
+            let cell = style::cell(Cell::new(c), style(r, i));
             if numeric.get(i).copied().unwrap_or(false) {
                 cell.set_alignment(CellAlignment::Right)
             } else {

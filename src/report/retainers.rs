@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::style::{paint, Style};
 use super::top::name_or_type;
 use super::{distance, ellipsize, human_size, md_table, percent, table, Render};
 use crate::paths::{LimitsReached, UNREACHABLE_VIEW_DISTANCE};
@@ -280,10 +281,12 @@ const VIEW_NUMERIC: [bool; 6] = [false, false, false, true, true, true];
 impl Render for RetainersReport {
     fn table(&self) -> String {
         format!(
-            "{}\n\nShortest retaining paths:\n{}\n{}\n\nRetainers (as DevTools' Retainers view lists them):\n{}\n{}\n",
+            "{}\n\n{}\n{}\n{}\n\n{}\n{}\n{}\n",
             self.headline(),
+            paint("Shortest retaining paths:", Style::Heading),
             self.paths_text(),
             table(&DOM_HEADER, &DOM_NUMERIC, self.dominator_rows()),
+            paint("Retainers (as DevTools' Retainers view lists them):", Style::Heading),
             table(&VIEW_HEADER, &VIEW_NUMERIC, self.view_rows()),
             self.view_note()
         )
