@@ -14,7 +14,6 @@
 
 use std::ops::Range;
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
@@ -48,26 +47,12 @@ pub struct Dominators {
     pub order: Vec<u32>,
 }
 
-/// A slice written by many threads, each index exactly once.
-struct SharedSlice(*mut u32, usize);
-// SAFETY: every index is claimed by exactly one `fetch_add` on a per-node cursor before it is written, so no
-// two threads write the same element, and the owner reads only after the parallel loop has joined.
-unsafe impl Sync for SharedSlice {}
-impl SharedSlice {
-    #[inline]
-    fn write(&self, i: usize, v: u32) {
-        assert!(i < self.1, "slot out of range");
-        // SAFETY: `i < len` was just checked; the slot is unique to this call (see `Sync` above).
-        unsafe { self.0.add(i).write(v) }
-    }
-}
-
 /// Immediate dominators by Semi-NCA. When `adopt_orphans` is set, unreached nodes with no incoming
 /// (unfiltered) edge are attached under a virtual edge from `root`, in ordinal order, as DevTools does.
 ///
 /// Memory: after the DFS, the predecessor CSR in preorder space (4 bytes per reached node and per edge between
 /// reached nodes) and four `u32` arrays per node; the node -> preorder map is freed before the main loop.
-pub fn semi_nca<G: DomGraph + Sync>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
+pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
     let n = g.node_count();
     let mut pre = vec![NONE; n];
     let mut vertex: Vec<u32> = Vec::with_capacity(n);
@@ -157,30 +142,21 @@ pub fn semi_nca<G: DomGraph + Sync>(g: &G, root: u32, adopt_orphans: bool) -> Do
         pfirst[i] += pfirst[i - 1];
     }
     let mut psrc = vec![0u32; pfirst[count + 1] as usize];
-    {
-        // In parallel over node ranges: `pfirst[p + 1]` is p's fill cursor, claimed with an atomic increment,
-        // so every slot is written once. The order of a node's predecessors varies with the thread count; the
-        // semidominators (a minimum over them) do not.
-        // SAFETY: `AtomicU32` has the size and alignment of `u32`, and `pfirst` is not otherwise accessed
-        // while this view lives.
-        let cursor: &[AtomicU32] = unsafe { &*(pfirst.as_mut_slice() as *mut [u32] as *const [AtomicU32]) };
-        let out = SharedSlice(psrc.as_mut_ptr(), psrc.len());
-        let pre = &pre;
-        (0..n as u32).into_par_iter().with_min_len(1 << 14).for_each(|u| {
-            let pu = pre[u as usize];
-            if pu == NONE {
-                return;
-            }
-            for e in g.out_range(u) {
-                if let Some(c) = g.out_target(e) {
-                    let pc = pre[c as usize];
-                    if pu > pc && pc != 0 {
-                        let k = cursor[pc as usize + 1].fetch_add(1, Ordering::Relaxed);
-                        out.write(k as usize, pu);
-                    }
+    for u in 0..n as u32 {
+        let pu = pre[u as usize];
+        if pu == NONE {
+            continue;
+        }
+        for e in g.out_range(u) {
+            if let Some(c) = g.out_target(e) {
+                let pc = pre[c as usize];
+                if pu > pc && pc != 0 {
+                    let slot = &mut pfirst[pc as usize + 1];
+                    psrc[*slot as usize] = pu;
+                    *slot += 1;
                 }
             }
-        });
+        }
     }
     drop(pre);
     t.done();
@@ -432,31 +408,76 @@ impl DominatorTree {
     /// Per-class retained sizes: Σ retained over members with self > 0 that have no proper dominator-tree
     /// ancestor of the same class with self > 0 (`calculateClassesRetainedSize`). O(V), iterative.
     pub fn class_retained(&self, root: u32, self_size: &[u32], class_of: &[u32], classes: usize) -> Vec<u64> {
-        let mut out = vec![0u64; classes];
-        let mut active = vec![0u32; classes];
-        // Stack of (node, entered). On enter: count; on exit: uncount.
-        let mut stack: Vec<(u32, bool)> = vec![(root, false)];
+        // The root's subtrees are independent (each starts with only the root active), so they are walked in
+        // parallel, each worker with its own counters, and the per-class sums added up.
+        let root_counts = self_size[root as usize] != 0;
+        let root_class = class_of[root as usize] as usize;
+        let mut out = self
+            .children(root)
+            .par_iter()
+            .with_min_len(64)
+            .fold(
+                || {
+                    let mut active = vec![0u32; classes];
+                    if root_counts {
+                        active[root_class] = 1;
+                    }
+                    (vec![0u64; classes], active, Vec::new())
+                },
+                |(mut out, mut active, mut stack), &child| {
+                    self.class_walk(child, self_size, class_of, &mut out, &mut active, &mut stack);
+                    (out, active, stack)
+                },
+            )
+            .map(|(out, _, _)| out)
+            .reduce_with(|mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
+                a
+            })
+            .unwrap_or_else(|| vec![0u64; classes]);
+        if root_counts {
+            out[root_class] += self.retained[root as usize];
+        }
+        out
+    }
+
+    /// [`Self::class_retained`] below `start`, adding to `out`; `active` counts the members with self > 0 on
+    /// the current dominator-tree path per class and is left as it was found.
+    fn class_walk(
+        &self,
+        start: u32,
+        self_size: &[u32],
+        class_of: &[u32],
+        out: &mut [u64],
+        active: &mut [u32],
+        stack: &mut Vec<(u32, bool)>,
+    ) {
+        // Stack of (node, exiting). A leaf (most nodes) is counted without an exit entry.
+        stack.push((start, false));
         while let Some((v, exiting)) = stack.pop() {
             let vi = v as usize;
-            let counts = self_size[vi] != 0;
             let c = class_of[vi] as usize;
             if exiting {
-                if counts {
-                    active[c] -= 1;
-                }
+                active[c] -= 1;
+                continue;
+            }
+            let counts = self_size[vi] != 0;
+            if counts && active[c] == 0 {
+                out[c] += self.retained[vi];
+            }
+            let kids = self.children(v);
+            if kids.is_empty() {
                 continue;
             }
             if counts {
-                if active[c] == 0 {
-                    out[c] += self.retained[vi];
-                }
                 active[c] += 1;
+                stack.push((v, true));
             }
-            stack.push((v, true));
-            for &ch in self.children(v) {
+            for &ch in kids {
                 stack.push((ch, false));
             }
         }
-        out
     }
 }
