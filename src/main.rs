@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    app::exit_after_run();
     let result = app::run(cli, &mut out);
     // Also before an error message, which would otherwise be drawn into the progress line.
     heapsnap::timing::finish_progress();

@@ -191,10 +191,11 @@ pub fn statistics(a: &Analysis) -> Statistics {
     }
 }
 
-/// The `elements` store an array points to (its first internal edge named `elements`).
-fn elements_of(s: &crate::snapshot::Snapshot, o: u32) -> Option<u32> {
+/// The `elements` store an array points to (its first internal edge named `elements`; `names` are the indices
+/// of the string `elements`, compared instead of the bytes).
+fn elements_of(s: &crate::snapshot::Snapshot, names: &[u32], o: u32) -> Option<u32> {
     s.edges(o)
-        .find(|&e| s.edge_kind(e) == crate::header::EdgeKind::Internal && s.edge_name_bytes(e) == b"elements")
+        .find(|&e| s.edge_kind(e) == crate::header::EdgeKind::Internal && names.contains(&s.edge_name[e]))
         .map(|e| s.edge_to(e))
 }
 
@@ -203,6 +204,8 @@ fn elements_of(s: &crate::snapshot::Snapshot, o: u32) -> Option<u32> {
 struct ElementsRetainers {
     /// Stores retained by exactly one edge.
     single: FixedBitSet,
+    /// Indices of the string `elements`.
+    names: Vec<u32>,
 }
 
 impl ElementsRetainers {
@@ -210,6 +213,7 @@ impl ElementsRetainers {
         let s = &a.snap;
         let n = s.node_count();
         let array = s.string_ids(b"Array");
+        let names = s.string_ids(b"elements");
         let empty = || FixedBitSet::with_capacity(n);
         let union = |mut x: FixedBitSet, y: FixedBitSet| {
             x.union_with(&y);
@@ -229,7 +233,7 @@ impl ElementsRetainers {
                         | NodeKind::SlicedString
                 );
                 if counted && array.contains(&s.node_name[o as usize]) {
-                    if let Some(t) = elements_of(s, o) {
+                    if let Some(t) = elements_of(s, &names, o) {
                         m.insert(t as usize);
                     }
                 }
@@ -263,7 +267,7 @@ impl ElementsRetainers {
             );
         let mut single = once;
         single.difference_with(&twice);
-        ElementsRetainers { single }
+        ElementsRetainers { single, names }
     }
 }
 
@@ -271,7 +275,7 @@ impl ElementsRetainers {
 fn array_size(a: &Analysis, el: &ElementsRetainers, o: u32) -> u64 {
     let s = &a.snap;
     let mut size = s.node_self[o as usize] as u64;
-    if let Some(t) = elements_of(s, o) {
+    if let Some(t) = elements_of(s, &el.names, o) {
         if el.single.contains(t as usize) {
             size += s.node_self[t as usize] as u64;
         }

@@ -21,6 +21,7 @@ pub fn run(a: NodesArgs, out: &mut dyn Write) -> Result<Outcome> {
     let t = crate::timing::Phase::start("nodes dump");
     write_nodes(&an, a.format, out)?;
     t.done();
+    crate::app::dispose(an);
     Ok(Outcome::Ok)
 }
 

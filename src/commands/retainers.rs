@@ -41,6 +41,7 @@ pub fn run(a: RetainersArgs, out: &mut dyn Write) -> Result<Outcome> {
     };
     let report = build_retainers(&an, &a.file.display().to_string(), o, a.paths, a.limit);
     t.done();
+    crate::app::dispose(an);
     report.write(a.format, out)?;
     Ok(Outcome::Ok)
 }

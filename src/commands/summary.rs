@@ -43,6 +43,7 @@ pub fn run(a: SummaryArgs, out: &mut dyn Write) -> Result<Outcome> {
     let t = crate::timing::Phase::start("summary report");
     let report = build_summary(&an, &a.file.display().to_string(), a.sort, a.limit, filter.as_ref());
     t.done();
+    crate::app::dispose(an);
     report.write(a.format, out)?;
     Ok(Outcome::Ok)
 }

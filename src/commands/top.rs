@@ -24,6 +24,7 @@ pub fn run(a: TopArgs, out: &mut dyn Write) -> Result<Outcome> {
     let t = crate::timing::Phase::start("top report");
     let report = build_top(&an, &a.file.display().to_string(), a.limit);
     t.done();
+    crate::app::dispose(an);
     report.write(a.format, out)?;
     Ok(Outcome::Ok)
 }

@@ -68,6 +68,7 @@ pub fn run(a: TreeArgs, out: &mut dyn Write) -> Result<Outcome> {
         },
     );
     t.done();
+    crate::app::dispose(an);
     report.write(a.format, out)?;
     Ok(Outcome::Ok)
 }

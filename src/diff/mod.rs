@@ -155,7 +155,9 @@ pub fn run(paths: &[PathBuf], opts: &DiffOptions) -> Result<DiffReport> {
     snaps.par_iter_mut().for_each(|a| a.classify(Some(&defs)));
     snaps[last].interfaces = defs;
     let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    Ok(diff_analyses(&snaps, files, opts))
+    let report = diff_analyses(&snaps, files, opts);
+    crate::app::dispose(snaps);
+    Ok(report)
 }
 
 /// Diff analysed snapshots (oldest first; the earlier ones classified with the last one's interfaces).
