@@ -101,11 +101,7 @@ impl Input {
         if path.as_os_str() == "-" {
             let t = crate::timing::Phase::start("read standard input");
             widen_pipe(0);
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut buf)
-                .map_err(io("cannot read standard input"))?;
+            let buf = read_bounded(std::io::stdin().lock(), path, false, "cannot read standard input")?;
             t.done();
             return Self::from_bytes(path, buf);
         }
@@ -121,8 +117,7 @@ impl Input {
         if !meta.is_file() {
             // A pipe (`<(zcat x.gz)`, a FIFO) or a device: its length is not its content's, and it cannot be mapped.
             let t = crate::timing::Phase::start("read input");
-            let mut buf = Vec::new();
-            file.read_to_end(&mut buf).map_err(io("cannot read"))?;
+            let buf = read_bounded(&mut file, path, false, "cannot read")?;
             t.done();
             return Self::from_bytes(path, buf);
         }
@@ -147,10 +142,12 @@ impl Input {
         }
         if mapped.map.starts_with(&GZIP_MAGIC) {
             let t = crate::timing::Phase::start("decompress gzip");
-            let mut buf = Vec::new();
-            flate2::read::MultiGzDecoder::new(&mapped.map[..])
-                .read_to_end(&mut buf)
-                .map_err(io("cannot decompress gzip"))?;
+            let buf = read_bounded(
+                flate2::read::MultiGzDecoder::new(&mapped.map[..]),
+                path,
+                true,
+                "cannot decompress gzip",
+            )?;
             t.done();
             return Ok(Input {
                 path: path.to_path_buf(),
@@ -204,15 +201,12 @@ impl Input {
         let decompressed = bytes.starts_with(&GZIP_MAGIC);
         let bytes = if decompressed {
             let _t = crate::timing::Phase::start("decompress gzip");
-            let mut buf = Vec::new();
-            flate2::read::MultiGzDecoder::new(&bytes[..])
-                .read_to_end(&mut buf)
-                .map_err(|source| Error::Io {
-                    path: path.to_path_buf(),
-                    what: "cannot decompress gzip",
-                    source,
-                })?;
-            buf
+            read_bounded(
+                flate2::read::MultiGzDecoder::new(&bytes[..]),
+                path,
+                true,
+                "cannot decompress gzip",
+            )?
         } else {
             bytes
         };
@@ -261,6 +255,81 @@ impl Input {
     }
 }
 
+/// Read a stream that has no length (standard input, a pipe or device, a gzip decoder) into memory, without
+/// letting it grow without bound:
+/// - as soon as the first byte that is not JSON whitespace is not `{`, reading stops: the document cannot be a
+///   snapshot, and the scanner reports what it found there (so `/dev/zero` or `/dev/urandom` fail at once);
+/// - more bytes than the memory available when the read started (`MemAvailable`, Linux) is an error naming the
+///   offset (a gzip bomb, an endless pipe) instead of an out-of-memory kill.
+fn read_bounded(mut r: impl Read, path: &Path, decompressed: bool, what: &'static str) -> Result<Vec<u8>> {
+    read_bounded_to(&mut r, path, decompressed, what, memory_available())
+}
+
+/// [`read_bounded`] with an explicit limit (`None`: unknown, unlimited).
+fn read_bounded_to(
+    r: &mut dyn Read,
+    path: &Path,
+    decompressed: bool,
+    what: &'static str,
+    limit: Option<u64>,
+) -> Result<Vec<u8>> {
+    const CHUNK: usize = 1 << 20;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut started = false;
+    loop {
+        let len = buf.len();
+        if let Some(limit) = limit {
+            if len as u64 > limit {
+                return Err(Error::Format {
+                    path: path.to_path_buf(),
+                    section: "document".into(),
+                    offset: len as u64,
+                    decompressed,
+                    message: format!(
+                        "the input is larger than the memory available to hold it ({} MiB); \
+                         decompress it to a file, which heapsnap memory-maps instead",
+                        limit >> 20
+                    ),
+                });
+            }
+        }
+        buf.resize(len + CHUNK, 0);
+        let got = loop {
+            match r.read(&mut buf[len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(Error::Io {
+                        path: path.to_path_buf(),
+                        what,
+                        source,
+                    })
+                }
+            }
+        };
+        buf.truncate(len + got);
+        if got == 0 {
+            return Ok(buf);
+        }
+        if !started {
+            if let Some(&b) = buf[len..].iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+                started = true;
+                if b != b'{' {
+                    return Ok(buf);
+                }
+            }
+        }
+    }
+}
+
+/// `MemAvailable` from /proc/meminfo, in bytes (None where unknown).
+fn memory_available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb.saturating_mul(1024))
+}
+
 /// Ask for a 1 MiB pipe buffer on `fd` when it is a pipe (Linux): with the default 64 KiB, reading a
 /// gigabyte from `cat file |` costs a context switch per 64 KiB. Failure (not a pipe, a lower limit) is fine.
 fn widen_pipe(fd: i32) {
@@ -272,4 +341,80 @@ fn widen_pipe(fd: i32) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = fd;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An endless stream of one byte.
+    struct Endless(u8, u64);
+    impl Read for Endless {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            out.fill(self.0);
+            self.1 += out.len() as u64;
+            Ok(out.len())
+        }
+    }
+
+    #[test]
+    fn a_stream_that_is_not_json_stops_at_its_first_byte() {
+        let mut zeros = Endless(0, 0);
+        let buf = read_bounded_to(&mut zeros, Path::new("/dev/zero"), false, "cannot read", None).unwrap();
+        assert!(buf.len() <= 1 << 20, "read {} bytes of /dev/zero", buf.len());
+        assert_eq!(buf[0], 0);
+    }
+
+    #[test]
+    fn endless_whitespace_stops_at_the_memory_limit_with_the_offset() {
+        let mut spaces = Endless(b' ', 0);
+        let err = read_bounded_to(&mut spaces, Path::new("-"), false, "cannot read", Some(8 << 20)).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("-: section `document`, byte 9437184:"), "{msg}");
+        assert!(msg.contains("larger than the memory available"), "{msg}");
+        assert!(spaces.1 <= 10 << 20, "read {} bytes", spaces.1);
+    }
+
+    #[test]
+    fn a_gzip_bomb_stops_at_the_memory_limit() {
+        // 64 MiB of `{` + zeros compresses to ~64 kB.
+        let mut raw = vec![0u8; 64 << 20];
+        raw[0] = b'{';
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &raw).unwrap();
+        let gz = gz.finish().unwrap();
+        drop(raw);
+        let mut dec = flate2::read::MultiGzDecoder::new(&gz[..]);
+        let err = read_bounded_to(
+            &mut dec,
+            Path::new("bomb.gz"),
+            true,
+            "cannot decompress gzip",
+            Some(16 << 20),
+        )
+        .unwrap_err();
+        let Error::Format {
+            section,
+            offset,
+            decompressed,
+            ..
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        assert_eq!((section.as_str(), *decompressed), ("document", true), "{err}");
+        assert!((16 << 20..18 << 20).contains(offset), "{err}");
+        assert!(
+            err.to_string().starts_with("bomb.gz: section `document`, byte "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_stream_is_read_whole_under_the_limit() {
+        let doc = br#"  {"snapshot":{}}"#;
+        let mut r = &doc[..];
+        let buf = read_bounded_to(&mut r, Path::new("-"), false, "cannot read", Some(1 << 30)).unwrap();
+        assert_eq!(buf, doc);
+    }
 }

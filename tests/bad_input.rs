@@ -770,6 +770,25 @@ fn a_nonexistent_file() {
     file_error(&dir.path().join("nope.heapsnapshot"), "cannot open");
 }
 
+/// Endless devices are read as streams: they must fail at their first byte, under a 2 GiB address-space cap,
+/// not be read until memory runs out.
+#[cfg(target_os = "linux")]
+#[test]
+fn endless_devices_fail_at_their_first_byte() {
+    for dev in ["/dev/zero", "/dev/urandom"] {
+        let path = Path::new(dev);
+        let (code, stderr, _, took) = run(path, true, false);
+        let ctx = format!("{dev}: stderr was:\n{stderr}");
+        assert!(!stderr.contains("panicked"), "{ctx}");
+        assert_eq!(code, Some(2), "{ctx}");
+        assert!(
+            stderr.starts_with(&format!("heapsnap: {dev}: section `document`, byte 0: not JSON")),
+            "{ctx}"
+        );
+        assert!(took < Duration::from_secs(10), "{ctx}");
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn an_unreadable_file() {
