@@ -6,6 +6,8 @@
 //! and keeps the BFS parent edge of every node (4 bytes per node). A path is then a walk up parents.
 //! Folding: element and hidden edges, and edges named by a number (hash table slots), become `[*]`; hops into V8 backing stores (internal edges to `hidden` or
 //! `array` nodes, a closure's `context`) are skipped, so `Map > table > [12]` reads `Map > [*]`.
+//! A path through a page's JS global object or its proxy (reached from a native context by `global_object` /
+//! `global_proxy_object`, as Chromium's `Window` is) starts at it, not at the system roots above it.
 
 use std::collections::VecDeque;
 
@@ -78,6 +80,16 @@ impl Holders {
         out
     }
 
+    /// A JS global object or its proxy, reached from a native context by its `global_object` or
+    /// `global_proxy_object` edge on the BFS path (Chromium's `Window [JSGlobalObject] / https://…`, an object,
+    /// and `Window / https://…`, a native node).
+    fn is_js_global(&self, s: &crate::snapshot::Snapshot, v: u32) -> bool {
+        let e = self.parent_edge[v as usize];
+        e != NONE
+            && s.edge_kind(e as usize) == EdgeKind::Internal
+            && matches!(s.edge_name_bytes(e as usize), b"global_object" | b"global_proxy_object")
+    }
+
     /// Folded path text of `v` (see the module docs). With `include_self`, ends with `v`'s own class.
     pub fn signature(&self, an: &Analysis, v: u32, include_self: bool) -> String {
         let s = &an.snap;
@@ -85,15 +97,23 @@ impl Holders {
         let mut parts: Vec<String> = Vec::with_capacity(chain.len() + 1);
         let first = chain[0];
         let truncated = self.parent_edge[first as usize] != NONE;
-        // Paths that only system roots reach start at the root: begin at its child ("(GC roots)").
-        let skip = usize::from(!truncated && first == s.root && chain.len() > 2);
+        let last = chain.len() - 1;
+        // Paths that only system roots reach start at the root: begin at its child ("(GC roots)"), or, when the
+        // path passes through a page's JS global object (Chromium reaches `Window [JSGlobalObject]` only
+        // through `(GC roots) > (Global handles) > … > NativeContext > global_object`), at that object: what
+        // a page's script calls `window` is the holder its author knows.
+        let mut skip = usize::from(!truncated && first == s.root && chain.len() > 2);
+        if !truncated {
+            if let Some(g) = (skip + 1..=last).rev().find(|&k| self.is_js_global(s, chain[k])) {
+                skip = g;
+            }
+        }
         let head = chain[skip];
         parts.push(if truncated {
             "…".to_string()
         } else {
             node_label(an, head)
         });
-        let last = chain.len() - 1;
         for (k, &node) in chain.iter().enumerate().skip(1 + skip) {
             let e = self.parent_edge[node as usize] as usize;
             let kind = s.edge_kind(e);
