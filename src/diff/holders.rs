@@ -92,6 +92,21 @@ impl Holders {
 
     /// Folded path text of `v` (see the module docs). With `include_self`, ends with `v`'s own class.
     pub fn signature(&self, an: &Analysis, v: u32, include_self: bool) -> String {
+        self.folded(an, v, include_self).0
+    }
+
+    /// The folded path to `v` ending with `v`'s own class in parentheses, `… > requestLog (Array)`; just the
+    /// class when paths start at `v` (a BFS root, or a page's global object).
+    pub fn path_to(&self, an: &Analysis, v: u32) -> String {
+        let label = node_label(an, v);
+        match self.folded(an, v, false) {
+            (_, true) => label,
+            (path, false) => format!("{path} ({label})"),
+        }
+    }
+
+    /// [`Self::signature`], and whether the text starts at `v` itself.
+    fn folded(&self, an: &Analysis, v: u32, include_self: bool) -> (String, bool) {
         let s = &an.snap;
         let chain = self.chain(v);
         let mut parts: Vec<String> = Vec::with_capacity(chain.len() + 1);
@@ -140,7 +155,7 @@ impl Holders {
                 parts.push(format!("{label} ({})", node_label(an, node)));
             }
         }
-        parts.join(" > ")
+        (parts.join(" > "), !truncated && skip == last)
     }
 }
 

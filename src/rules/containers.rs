@@ -536,12 +536,7 @@ pub fn held_classes(hist: &[ClassCount]) -> Vec<String> {
 /// The container's holder: its folded retaining path ending with its own class, `… > requestLog (Array)`
 /// (the form the generic rule's holders extend, so its findings inside the container are explained).
 pub fn holder(ctx: &DiffContext, o: u32) -> String {
-    let an = ctx.last();
-    let path = ctx.holders.signature(an, o, false);
-    if ctx.holders.parent_edge[o as usize] == NONE {
-        return path;
-    }
-    format!("{path} ({})", node_label(an, o))
+    ctx.holders.path_to(ctx.last(), o)
 }
 
 /// A short name for a container: the property or variable that holds it (`requestLog`), prefixed by the

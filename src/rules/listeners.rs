@@ -27,7 +27,6 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::closures::{self, Loc};
 use super::{DiffContext, Finding, Rule, SourceLocation};
 use crate::analysis::Analysis;
-use crate::dominators::NONE;
 use crate::header::{EdgeKind, NodeKind};
 use crate::snapshot::Snapshot;
 
@@ -360,17 +359,7 @@ impl Rule for Listeners {
                 }
                 held.insert(0, class.clone());
                 let label = crate::diff::holders::node_label(fin, g.target);
-                let path = if ctx.holders.parent_edge[g.target as usize] == NONE {
-                    label.clone()
-                } else {
-                    let sig = ctx.holders.signature(fin, g.target, false);
-                    // A page's global object (proxy) is its own path (see `Holders::signature`).
-                    if sig == label {
-                        label.clone()
-                    } else {
-                        format!("{sig} ({label})")
-                    }
-                };
+                let path = ctx.holders.path_to(fin, g.target);
                 let (holder, what) = match &g.list.key {
                     ListKey::Event(ev) => {
                         let ev = String::from_utf8_lossy(ev);
