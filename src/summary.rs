@@ -141,8 +141,8 @@ pub fn totals(a: &Analysis, rows: &[ClassRow]) -> Totals {
 /// `calculateStatistics` + the UI's pie. Two parallel passes over the nodes and one over the edges.
 pub fn statistics(a: &Analysis) -> Statistics {
     let s = &a.snap;
-    let elements = ElementsRetainers::new(a);
     let array = s.string_ids(b"Array");
+    let elements = ElementsRetainers::new(a, &array);
     let buffer_data = s.string_ids(b"system / JSArrayBufferData");
     // (native, typed, code, strings, arrays, system)
     type Sums = [u64; 6];
@@ -209,10 +209,10 @@ struct ElementsRetainers {
 }
 
 impl ElementsRetainers {
-    fn new(a: &Analysis) -> Self {
+    /// `array`: the indices of the string `Array`.
+    fn new(a: &Analysis, array: &[u32]) -> Self {
         let s = &a.snap;
         let n = s.node_count();
-        let array = s.string_ids(b"Array");
         let names = s.string_ids(b"elements");
         let empty = || FixedBitSet::with_capacity(n);
         let union = |mut x: FixedBitSet, y: FixedBitSet| {
