@@ -981,10 +981,10 @@ fn plain_service(dir: &Path) -> PathBuf {
     path
 }
 
-/// Run `heapsnap summary PATH` with the pause hook, call `change(PATH)` once the file is mapped, and return the exit
-/// code and stderr (without the hook's own line).
-fn summary_while_changing(path: &Path, change: impl FnOnce(&Path)) -> (Option<i32>, String) {
-    use std::io::{BufRead, BufReader, Read};
+/// Start `heapsnap --threads 2 summary PATH` with the pause hook and return once the file is mapped (the hook's
+/// line has been read), with the child and the rest of its stderr.
+fn spawn_paused(path: &Path) -> (std::process::Child, std::io::BufReader<std::process::ChildStderr>) {
+    use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(BIN)
         .args(["--threads", "2", "summary"])
         .arg(path)
@@ -1000,6 +1000,14 @@ fn summary_while_changing(path: &Path, change: impl FnOnce(&Path)) -> (Option<i3
         hook.starts_with("[heapsnap test hook] ") && hook.contains(" mapped, pausing "),
         "no test hook line: {hook}"
     );
+    (child, stderr)
+}
+
+/// Run `heapsnap summary PATH` with the pause hook, call `change(PATH)` once the file is mapped, and return the exit
+/// code and stderr (without the hook's own line).
+fn summary_while_changing(path: &Path, change: impl FnOnce(&Path)) -> (Option<i32>, String) {
+    use std::io::Read;
+    let (mut child, mut stderr) = spawn_paused(path);
     change(path);
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
@@ -1058,22 +1066,10 @@ fn a_file_that_shrinks_while_mapped() {
 #[test]
 fn a_sigbus_that_is_not_a_shrinking_file_still_kills() {
     // The handler only reports faults inside its mappings; anything else gets the default action.
-    use std::io::{BufRead, BufReader};
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
     let path = plain_service(dir.path());
-    let mut child = std::process::Command::new(BIN)
-        .arg("summary")
-        .arg(&path)
-        .env(PAUSE_ENV, "2000")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut hook = String::new();
-    stderr.read_line(&mut hook).unwrap();
-    assert!(hook.contains(" mapped, pausing "), "no test hook line: {hook}");
+    let (mut child, _stderr) = spawn_paused(&path);
     let killed = std::process::Command::new("kill")
         .args(["-BUS", &child.id().to_string()])
         .status()
