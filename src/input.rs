@@ -51,8 +51,21 @@ impl Mapped {
         // changing the file under it cannot make us read wrong data silently: a shrink raises SIGBUS, reported by
         // the handler registered here, and other changes are caught by `Input::check_unchanged`.
         let map = unsafe { Mmap::map(file) }?;
-        let registration = crate::sigbus::register(&map, path);
+        let registration = crate::sigbus::register(&map, path, fd_of(file));
         Ok(Mapped { registration, map })
+    }
+}
+
+/// The raw descriptor of `file` for the SIGBUS handler (-1 where there is none).
+fn fd_of(file: &File) -> i32 {
+    #[cfg(unix)]
+    {
+        std::os::unix::io::AsRawFd::as_raw_fd(file)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        -1
     }
 }
 

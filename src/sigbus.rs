@@ -5,20 +5,22 @@
 //! fixed-size static table: its address range, a preformatted message holding the file's path, and (once the
 //! loader has scanned the file, [`Registration::set_sections`]) the byte ranges of its top-level sections. For a
 //! fault inside a registered mapping the handler writes one line to stderr,
-//! `heapsnap: FILE: the file shrank while it was being read (...): section `S`, byte offset N`, and exits with
-//! code 2. For any other SIGBUS (a fault outside our mappings, or one sent with kill(2)) it restores the default
-//! action and raises the signal again: the process dies of SIGBUS. (On Linux, Rust's own handler for SIGBUS,
-//! which it installs to report stack overflows, never sees one: those raise SIGSEGV there.)
+//! `heapsnap: FILE: the file shrank while it was being read (...): section `S`, byte offset N (the file is now L
+//! bytes)`, and exits with code 2. N is the page that faulted: with parallel readers, any page past the new end,
+//! not necessarily the first. For any other SIGBUS (a fault outside our mappings, or one sent with kill(2)) it
+//! restores the default action and raises the signal again: the process dies of SIGBUS. (On Linux, Rust's own
+//! handler for SIGBUS, which it installs to report stack overflows, never sees one: those raise SIGSEGV there.)
 //!
 //! The handler is async-signal-safe: it only loads atomics, copies bytes into a stack buffer, formats integers by
-//! hand and calls `write(2)`, `_exit(2)`, `sigaction(2)` and `raise(3)`; it never allocates or locks. Slots are
-//! read under a sequence lock, so a slot being registered or released by another thread at that moment is
-//! skipped rather than misread. Faults during the section scan, before the sections are known, name the
+//! hand and calls `fstat(2)`, `write(2)`, `_exit(2)`, `pause(2)`, `sigaction(2)` and `raise(3)`; it never allocates
+//! or locks. When several threads fault at once, one reports and the others wait for its `_exit`.
+//! Slots are read under a sequence lock, so a slot being registered or released by another thread at that moment
+//! is skipped rather than misread. Faults during the section scan, before the sections are known, name the
 //! section `document`.
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 
 /// Mappings that can be registered at once (a load registers one; `diff` loads a few side by side).
 const MAX_MAPS: usize = 64;
@@ -48,6 +50,8 @@ struct Slot {
     len: AtomicUsize,
     msg: AtomicPtr<u8>,
     msg_len: AtomicUsize,
+    /// The mapped file's descriptor (-1: unknown), for its current length at fault time.
+    fd: AtomicI32,
     sections: AtomicUsize,
     sec_start: [AtomicUsize; MAX_SECTIONS],
     sec_end: [AtomicUsize; MAX_SECTIONS],
@@ -63,6 +67,7 @@ impl Slot {
             len: AtomicUsize::new(0),
             msg: AtomicPtr::new(std::ptr::null_mut()),
             msg_len: AtomicUsize::new(0),
+            fd: AtomicI32::new(-1),
             sections: AtomicUsize::new(0),
             sec_start: [const { AtomicUsize::new(0) }; MAX_SECTIONS],
             sec_end: [const { AtomicUsize::new(0) }; MAX_SECTIONS],
@@ -90,9 +95,10 @@ pub(crate) struct Registration {
     _msg: Box<[u8]>,
 }
 
-/// Register the mapping `map` of the file `path`. `None` when no slot is free or on platforms without the
-/// handler (the file is then read as before: a shrinking file kills the process with SIGBUS).
-pub(crate) fn register(map: &[u8], path: &Path) -> Option<Registration> {
+/// Register the mapping `map` of the file `path`, open as descriptor `fd` (which must stay open while the
+/// registration lives; -1 if unknown). `None` when no slot is free or on platforms without the handler (the
+/// file is then read as before: a shrinking file kills the process with SIGBUS).
+pub(crate) fn register(map: &[u8], path: &Path, fd: i32) -> Option<Registration> {
     if !cfg!(target_os = "linux") || map.is_empty() {
         return None;
     }
@@ -123,6 +129,7 @@ pub(crate) fn register(map: &[u8], path: &Path) -> Option<Registration> {
         s.len.store(map.len(), Ordering::Relaxed);
         s.msg.store(ptr, Ordering::Relaxed);
         s.msg_len.store(len, Ordering::Relaxed);
+        s.fd.store(fd, Ordering::Relaxed);
         s.sections.store(0, Ordering::Relaxed);
     });
     Some(Registration { slot, _msg: msg })
@@ -157,6 +164,7 @@ impl Drop for Registration {
             s.len.store(0, Ordering::Relaxed);
             s.msg.store(std::ptr::null_mut(), Ordering::Relaxed);
             s.msg_len.store(0, Ordering::Relaxed);
+            s.fd.store(-1, Ordering::Relaxed);
             s.sections.store(0, Ordering::Relaxed);
         });
         s.owned.store(false, Ordering::Release);
@@ -170,6 +178,7 @@ struct Hit {
     msg_len: usize,
     section: &'static str,
     offset: usize,
+    fd: i32,
 }
 
 /// The registered mapping holding `addr`, read consistently (async-signal-safe).
@@ -199,6 +208,7 @@ fn lookup(addr: usize) -> Option<Hit> {
             msg_len: s.msg_len.load(Ordering::Relaxed),
             section: section_at(&secs[..n], offset),
             offset,
+            fd: s.fd.load(Ordering::Relaxed),
         };
         fence(Ordering::Acquire);
         if s.seq.load(Ordering::Relaxed) == s1 && !hit.msg.is_null() {
@@ -244,14 +254,21 @@ impl Line<'_> {
     }
 }
 
-/// The end of the message after the preformatted prefix: ``S`, byte offset N\n`` (async-signal-safe).
-fn format_tail(section: &str, offset: usize, buf: &mut [u8]) -> usize {
+/// The end of the message after the preformatted prefix: ``S`, byte offset N\n``, or with the file's current
+/// length when known, ``S`, byte offset N (the file is now L bytes)\n`` (async-signal-safe).
+fn format_tail(section: &str, offset: usize, now: Option<u64>, buf: &mut [u8]) -> usize {
     let mut line = Line { buf, len: 0 };
     line.push(section.as_bytes());
     line.push(b"`, byte offset ");
     let mut digits = [0u8; 20];
     let at = decimal(offset, &mut digits);
     line.push(&digits[at..]);
+    if let Some(now) = now {
+        line.push(b" (the file is now ");
+        let at = decimal(now as usize, &mut digits);
+        line.push(&digits[at..]);
+        line.push(b" bytes)");
+    }
     line.push(b"\n");
     line.len
 }
@@ -261,6 +278,8 @@ mod handler {
     //! The signal handler proper and its installation.
 
     use std::sync::Once;
+
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     use super::{format_tail, lookup, Line};
 
@@ -277,6 +296,20 @@ mod handler {
                 libc::sigaction(libc::SIGBUS, &act, std::ptr::null_mut());
             }
         });
+    }
+
+    /// The current length of the open file `fd` (`fstat(2)` is async-signal-safe); `None` if unknown.
+    fn current_len(fd: i32) -> Option<u64> {
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: all-zero is a valid `stat`; `fstat` writes into it and only reads `fd`, which the
+        // registration's owner keeps open while registered (a stale descriptor just fails or names another file,
+        // and only changes the number printed).
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: see above; the pointer is to a live local.
+        let rc = unsafe { libc::fstat(fd, &mut st) };
+        (rc == 0).then_some(st.st_size as u64)
     }
 
     /// `write(2)` all of `b` to stderr, retrying short writes a bounded number of times.
@@ -299,6 +332,15 @@ mod handler {
         let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
         if code > 0 {
             if let Some(hit) = lookup(addr) {
+                // Several threads may fault at once (parallel readers past the new end): one reports and ends
+                // the process, the others wait for that.
+                static REPORTING: AtomicBool = AtomicBool::new(false);
+                if REPORTING.swap(true, Ordering::AcqRel) {
+                    loop {
+                        // SAFETY: `pause` is async-signal-safe; the reporting thread's `_exit` ends this one.
+                        unsafe { libc::pause() };
+                    }
+                }
                 // SAFETY: a slot's message pointer is set from a live `Registration`'s boxed bytes and cleared
                 // (under the sequence lock that `lookup` checked) before they are freed; the registration of the
                 // mapping being read cannot be dropped while a thread is reading it.
@@ -306,7 +348,7 @@ mod handler {
                 let mut buf = [0u8; 4096];
                 let mut line = Line { buf: &mut buf, len: 0 };
                 let mut tail = [0u8; 128];
-                let t = format_tail(hit.section, hit.offset, &mut tail);
+                let t = format_tail(hit.section, hit.offset, current_len(hit.fd), &mut tail);
                 if prefix.len() + t <= line.buf.len() {
                     line.push(prefix);
                     line.push(&tail[..t]);
@@ -340,7 +382,7 @@ mod tests {
 
     fn tail(section: &str, offset: usize) -> String {
         let mut b = [0u8; 128];
-        let n = format_tail(section, offset, &mut b);
+        let n = format_tail(section, offset, None, &mut b);
         String::from_utf8(b[..n].to_vec()).unwrap()
     }
 
@@ -352,9 +394,15 @@ mod tests {
             assert_eq!(std::str::from_utf8(&d[at..]).unwrap(), n.to_string());
         }
         assert_eq!(tail("edges", 2_316_288), "edges`, byte offset 2316288\n");
+        let mut b = [0u8; 128];
+        let n = format_tail("nodes", 3_146_608, Some(2_316_514), &mut b);
+        assert_eq!(
+            std::str::from_utf8(&b[..n]).unwrap(),
+            "nodes`, byte offset 3146608 (the file is now 2316514 bytes)\n"
+        );
         // Too small a buffer: truncated, not overrun.
         let mut b = [0u8; 8];
-        assert_eq!(format_tail("strings", 5, &mut b), 8);
+        assert_eq!(format_tail("strings", 5, None, &mut b), 8);
         assert_eq!(&b, b"strings`");
     }
 
@@ -375,7 +423,7 @@ mod tests {
     #[test]
     fn registered_mappings_are_found_and_released() {
         let bytes = vec![b'x'; 300];
-        let reg = register(&bytes, Path::new("/tmp/a b.heapsnapshot")).unwrap();
+        let reg = register(&bytes, Path::new("/tmp/a b.heapsnapshot"), -1).unwrap();
         reg.set_sections([
             ("snapshot", 1..50),
             ("x_unknown", 50..60),
