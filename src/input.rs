@@ -306,6 +306,19 @@ fn read_bounded_to(
                 });
             }
         }
+        // Under an address-space limit (`ulimit -v`) the allocation can fail below `limit`: an error, not an
+        // abort.
+        if buf.try_reserve(CHUNK).is_err() {
+            return Err(Error::Format {
+                path: path.to_path_buf(),
+                section: "document".into(),
+                offset: len as u64,
+                decompressed,
+                message: "out of memory while reading the input; decompress it to a file, which heapsnap \
+                          memory-maps instead"
+                    .into(),
+            });
+        }
         buf.resize(len + CHUNK, 0);
         let got = loop {
             match r.read(&mut buf[len..]) {
