@@ -770,24 +770,23 @@ fn a_nonexistent_file() {
     file_error(&dir.path().join("nope.heapsnapshot"), "cannot open");
 }
 
-/// Endless devices are read as streams: they must fail at their first byte, under a 2 GiB address-space cap,
+/// An endless device is read as a stream: it must fail at its first byte, under a 2 GiB address-space cap,
 /// not be read until memory runs out. (/dev/zero, not /dev/urandom: a random first byte is `{` or white
 /// space one time in 50, and the stream is then rightly read on, to the memory limit.)
 #[cfg(target_os = "linux")]
 #[test]
-fn endless_devices_fail_at_their_first_byte() {
-    for dev in ["/dev/zero"] {
-        let path = Path::new(dev);
-        let (code, stderr, _, took) = run(path, true, false);
-        let ctx = format!("{dev}: stderr was:\n{stderr}");
-        assert!(!stderr.contains("panicked"), "{ctx}");
-        assert_eq!(code, Some(2), "{ctx}");
-        assert!(
-            stderr.starts_with(&format!("heapsnap: {dev}: section `document`, byte 0: not JSON")),
-            "{ctx}"
-        );
-        assert!(took < Duration::from_secs(10), "{ctx}");
-    }
+fn an_endless_device_fails_at_its_first_byte() {
+    let dev = "/dev/zero";
+    let path = Path::new(dev);
+    let (code, stderr, _, took) = run(path, true, false);
+    let ctx = format!("{dev}: stderr was:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{ctx}");
+    assert_eq!(code, Some(2), "{ctx}");
+    assert!(
+        stderr.starts_with(&format!("heapsnap: {dev}: section `document`, byte 0: not JSON")),
+        "{ctx}"
+    );
+    assert!(took < Duration::from_secs(10), "{ctx}");
 }
 
 /// A stream that starts like a document and never ends, read under a 2 GiB address-space cap (below the
