@@ -239,22 +239,32 @@ pub fn classify(s: &Snapshot, defs: &[InterfaceDefinition]) -> Classes {
 
 fn classify_in_chunks(s: &Snapshot, defs: &[InterfaceDefinition], chunk: usize) -> Classes {
     let n = s.node_count();
-    // Locations sorted by node, the last record of each node kept.
-    let mut locs: Vec<(u32, (u32, u32, u32))> = s
-        .locations
-        .iter()
-        .map(|l| (l.node, (l.script_id, l.line, l.column)))
-        .collect();
-    // Stable sort by node keeps file order among a node's records; keep the last.
-    locs.sort_by_key(|l| l.0);
-    let mut dedup: Vec<(u32, (u32, u32, u32))> = Vec::with_capacity(locs.len());
-    for l in locs {
-        match dedup.last_mut() {
-            Some(last) if last.0 == l.0 => *last = l,
-            _ => dedup.push(l),
+    // Locations sorted by node, the last record of each node kept. V8 writes them in node order, one per node:
+    // then they are used in place; otherwise through an index sorted by node (stably: file order among a
+    // node's records), which keeps the last record of each node.
+    let in_order = s.locations.windows(2).all(|w| w[0].node < w[1].node);
+    let index: Vec<u32> = if in_order {
+        Vec::new()
+    } else {
+        let mut idx: Vec<u32> = (0..s.locations.len() as u32).collect();
+        idx.sort_by_key(|&i| s.locations[i as usize].node);
+        let mut keep: Vec<u32> = Vec::with_capacity(idx.len());
+        for i in idx {
+            match keep.last_mut() {
+                Some(last) if s.locations[*last as usize].node == s.locations[i as usize].node => *last = i,
+                _ => keep.push(i),
+            }
         }
-    }
-    let locs = dedup;
+        keep
+    };
+    let nlocs = if in_order { s.locations.len() } else { index.len() };
+    let loc_at = |i: usize| -> &crate::snapshot::Location {
+        if in_order {
+            &s.locations[i]
+        } else {
+            &s.locations[index[i] as usize]
+        }
+    };
     // Definitions with sorted raw properties, for matching.
     let sorted_defs: Vec<Vec<&[u8]>> = defs
         .iter()
@@ -276,7 +286,16 @@ fn classify_in_chunks(s: &Snapshot, defs: &[InterfaceDefinition], chunk: usize) 
             let mut order: Vec<(RawKey, u32)> = Vec::new();
             let mut by_shape: FxHashMap<Vec<u32>, Option<u32>> = FxHashMap::default();
             let mut props: Vec<u32> = Vec::new();
-            let mut li = locs.partition_point(|l| (l.0 as usize) < base);
+            // First location of a node >= base (binary search).
+            let (mut li, mut hi) = (0, nlocs);
+            while li < hi {
+                let mid = li + (hi - li) / 2;
+                if (loc_at(mid).node as usize) < base {
+                    li = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
             for (j, slot) in out.iter_mut().enumerate() {
                 let o = (base + j) as u32;
                 let ou = o as usize;
@@ -300,10 +319,13 @@ fn classify_in_chunks(s: &Snapshot, defs: &[InterfaceDefinition], chunk: usize) 
                 } else {
                     None
                 };
-                while li < locs.len() && locs[li].0 < o {
+                while li < nlocs && loc_at(li).node < o {
                     li += 1;
                 }
-                let loc = (kind == NodeKind::Object && li < locs.len() && locs[li].0 == o).then(|| locs[li].1);
+                let loc = (kind == NodeKind::Object && li < nlocs && loc_at(li).node == o).then(|| {
+                    let l = loc_at(li);
+                    (l.script_id, l.line, l.column)
+                });
                 let key = match (def, loc) {
                     (None, None) if !named => RawKey::Type(s.node_type[ou]),
                     (None, None) => RawKey::Name(kind == NodeKind::Native, s.node_name[ou]),
