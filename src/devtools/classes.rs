@@ -239,9 +239,9 @@ pub fn classify(s: &Snapshot, defs: &[InterfaceDefinition]) -> Classes {
 
 fn classify_in_chunks(s: &Snapshot, defs: &[InterfaceDefinition], chunk: usize) -> Classes {
     let n = s.node_count();
-    // Locations sorted by node, the last record of each node kept. V8 writes them in node order, one per node:
-    // then they are used in place; otherwise through an index sorted by node (stably: file order among a
-    // node's records), which keeps the last record of each node.
+    // Locations sorted by node, the last record of each node kept. When they already are (one per node, in
+    // node order) they are used in place; otherwise (Node 20 writes them in heap iteration order) through an
+    // index sorted by node (stably: file order among a node's records) that keeps each node's last record.
     let in_order = s.locations.windows(2).all(|w| w[0].node < w[1].node);
     let index: Vec<u32> = if in_order {
         Vec::new()
@@ -419,5 +419,59 @@ mod tests {
             .iter()
             .any(|c| c.name == "Session" && !c.key.starts_with(',')));
         assert!(whole.table.iter().any(|c| c.key == ",{a, b}"));
+    }
+
+    #[test]
+    fn locations_out_of_order_or_repeated_classify_like_the_last_record() {
+        let s = service();
+        let defs = infer_interfaces(&s);
+        let want = classify_in_chunks(&s, &defs, 1000);
+        assert!(s.locations.len() > 10);
+        // Sorted by node, one per node (last record kept): the in-place path.
+        let mut sorted = s.clone();
+        sorted.locations.sort_by_key(|l| l.node);
+        let mut keep: Vec<crate::snapshot::Location> = Vec::new();
+        for l in &sorted.locations {
+            match keep.last_mut() {
+                Some(k) if k.node == l.node => *k = *l,
+                _ => keep.push(*l),
+            }
+        }
+        sorted.locations = keep;
+        assert!(sorted.locations.windows(2).all(|w| w[0].node < w[1].node));
+        let got = classify_in_chunks(&sorted, &defs, 1000);
+        assert_eq!(got.table, want.table);
+        assert!(got.of_node == want.of_node);
+        // Reversed, and every record preceded by a decoy for the same node that the real one overrides.
+        let mut t = s.clone();
+        t.locations.reverse();
+        let mut with_decoys = Vec::new();
+        for l in &t.locations {
+            with_decoys.push(crate::snapshot::Location {
+                script_id: l.script_id + 1000,
+                line: l.line + 7,
+                ..*l
+            });
+            with_decoys.push(*l);
+        }
+        t.locations = with_decoys;
+        for chunk in [1000, 7] {
+            let got = classify_in_chunks(&t, &defs, chunk);
+            assert_eq!(got.table, want.table, "chunk {chunk}");
+            assert!(got.of_node == want.of_node, "chunk {chunk}");
+        }
+        // And a decoy after the real record (of an object: other nodes' locations do not make classes) wins.
+        let mut u = s.clone();
+        let first = *u
+            .locations
+            .iter()
+            .find(|l| u.kind(l.node) == NodeKind::Object)
+            .expect("an object with a location");
+        u.locations.push(crate::snapshot::Location {
+            script_id: first.script_id + 1000,
+            ..first
+        });
+        let got = classify_in_chunks(&u, &defs, 1000);
+        assert_ne!(got.table, want.table);
     }
 }
