@@ -1,9 +1,10 @@
-//! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time, computed in
-//! DevTools' order (`HeapSnapshot.initialize()`) except where no pass depends on another: detachedness ->
-//! shallow-size reattribution -> (WeakMap edges || page-owned flags) -> essential edges -> (dominators and
-//! retained sizes || interface definitions) -> (distances || classes). Independent passes run side by side
-//! (`rayon::join`), one per core, where that does not raise the peak of memory use (the dominators).
-//! The reverse CSR of retainers is built only when a command asks for it ([`Analysis::retainers`]).
+//! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time. DevTools'
+//! order (`HeapSnapshot.initialize()`) is kept where one pass depends on another; independent passes run
+//! side by side (`rayon::join`), one per core: detachedness -> (WeakMap edges || page-owned flags) ->
+//! essential edges -> (dominators' DFS || shallow-size reattribution, interface definitions) -> predecessor
+//! CSR (alone: the peak of memory use) -> (semidominators, NCA || classes) -> retained sizes. The distances
+//! ([`Analysis::distance`]) and the reverse CSR of retainers ([`Analysis::retainers`]) are computed when a
+//! command first asks, so a command can run them beside its own work (and one that needs none skips them).
 //!
 //! After [`Analysis::new`], `snap.node_self` holds DevTools' **adjusted** self sizes (the Memory panel's
 //! "Shallow Size"), and detached native nodes are renamed `Detached …`; every later number uses them.
@@ -14,7 +15,7 @@ use fixedbitset::FixedBitSet;
 
 use crate::devtools::classes::{self, Classes, InterfaceDefinition};
 use crate::devtools::{self, WeakMapEdges};
-use crate::dominators::{self, DominatorTree};
+use crate::dominators::{self, Dfs, DominatorTree, EssentialGraph};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Retainers};
 use crate::snapshot::Snapshot;
@@ -31,8 +32,8 @@ pub struct Analysis {
     pub detachedness: Vec<u8>,
     /// Page-owned flags.
     pub page_owned: FixedBitSet,
-    /// Distance per node ([`devtools::NO_DISTANCE`] when unreachable).
-    pub distance: Vec<i32>,
+    /// Distance per node, computed on first use: [`Analysis::distance`].
+    distance: OnceLock<Vec<i32>>,
     /// WeakMap pair edge names.
     pub weakmaps: WeakMapEdges,
     /// Interface definitions inferred from this snapshot.
@@ -71,9 +72,6 @@ impl Analysis {
         let t = Phase::start("detachedness");
         let detachedness = devtools::propagate_detachedness(&mut snap);
         t.done();
-        let t = Phase::start("shallow sizes");
-        devtools::reattribute_shallow_sizes(&mut snap).map_err(Error::Request)?;
-        t.done();
         // The WeakMap pair names (a regex over the strings) beside the page-owned walk (nodes and edges).
         let (weakmaps, page_owned) = rayon::join(
             || {
@@ -92,50 +90,88 @@ impl Analysis {
         let t = Phase::start("essential edges");
         let essential = dominators::essential_edges(&snap, &page_owned, &weakmaps);
         t.done();
-        // Independent passes side by side, one per core. The dominators (sequential, the longest pass, and the
-        // peak of memory use) have only the interface inference beside them, which allocates little; distances
-        // and classes, a node-sized array each, come after, side by side.
+        // The dominators run in three sequential stages, the longest passes of all; each of the two cores
+        // gets other work beside them. Beside the DFS: the shallow-size reattribution (on the self sizes
+        // taken out of the snapshot, which the DFS never reads) and the interface inference. Beside nothing:
+        // the predecessor CSR, the peak of memory use. Beside the semidominator and NCA passes: the
+        // classification, which allocates a node-sized array, started once the semidominator pass has
+        // given back that much of the predecessor CSR. (Neither side waits for anything but the other's
+        // progress in pure computation, so this cannot deadlock, even with one thread or nested in another
+        // `join`: the first closure of a join always runs at once on the calling thread.) The distances are computed on first use
+        // ([`Analysis::distance`]), so that commands can run them beside their own work.
+        let mut sizes = std::mem::take(&mut snap.node_self);
         let snap_ref = &snap;
-        let (dom, own) = rayon::join(
+        let g = EssentialGraph {
+            snap: snap_ref,
+            essential: &essential,
+        };
+        let t = Phase::start("dominators");
+        let (dfs, (shallow, own)) = rayon::join(
+            || Dfs::run(&g, snap_ref.root, true),
             || {
-                let t = Phase::start("dominators");
-                let dom = DominatorTree::compute(snap_ref, &essential);
+                let t = Phase::start("shallow sizes");
+                let shallow = devtools::reattribute_shallow_sizes_of(snap_ref, &mut sizes);
                 t.done();
-                dom
-            },
-            || {
                 let t = Phase::start("interfaces");
                 let own = classes::infer_interfaces(snap_ref);
                 t.done();
-                own
+                (shallow, own)
             },
         );
-        let (distance, classes) = rayon::join(
-            || {
-                let t = Phase::start("distances");
-                let distance = devtools::distances(snap_ref, &weakmaps);
-                t.done();
-                distance
+        shallow.map_err(Error::Request)?;
+        let preds = dfs.predecessors(&g);
+        // The classification starts once the semidominator pass has given back as much memory as the class
+        // column takes, and 16 MiB more (or has ended), so the two together stay under the peak of the
+        // predecessor CSR.
+        let (ready, wait) = std::sync::mpsc::channel::<()>();
+        let own_ref = &own;
+        let needed = snap_ref.node_count() * std::mem::size_of::<u32>() + (16 << 20);
+        let (doms, classes) = rayon::join(
+            move || {
+                let mut ready = Some(ready);
+                preds.solve_reporting(&mut |freed| {
+                    if freed >= needed {
+                        if let Some(r) = ready.take() {
+                            let _ = r.send(());
+                        }
+                    }
+                })
+                // `ready` is dropped here at the latest, which also ends the wait.
             },
-            || {
+            move || {
                 let interfaces = classify?;
+                let _ = wait.recv();
                 let t = Phase::start("classes");
-                let classes = classes::classify(snap_ref, interfaces.unwrap_or(&own));
+                let classes = classes::classify(snap_ref, interfaces.unwrap_or(own_ref));
                 t.done();
                 Some(classes)
             },
         );
+        snap.node_self = sizes;
+        let dom = DominatorTree::from_dominators(doms, snap.root, &snap.node_self);
+        t.done();
         Ok(Analysis {
             snap,
             retainers: OnceLock::new(),
             detachedness,
             page_owned,
-            distance,
+            distance: OnceLock::new(),
             weakmaps,
             interfaces: own,
             classes: classes.unwrap_or_default(),
             essential,
             dom,
+        })
+    }
+
+    /// Distance of every node from the roots ([`devtools::NO_DISTANCE`] when unreachable), computed on first
+    /// call (a sequential BFS: call it beside other work where there is some).
+    pub fn distance(&self) -> &[i32] {
+        self.distance.get_or_init(|| {
+            let t = Phase::start("distances");
+            let d = devtools::distances(&self.snap, &self.weakmaps);
+            t.done();
+            d
         })
     }
 
@@ -159,7 +195,7 @@ impl Analysis {
 
     /// Σ adjusted self sizes of all nodes (= the root's retained size in DevTools).
     pub fn total_self(&self) -> u64 {
-        self.dom.retained[self.snap.root as usize]
+        self.dom.retained.get(self.snap.root as usize)
     }
 
     /// Per-class retained sizes, indexed like `classes.table`.

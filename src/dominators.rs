@@ -49,34 +49,94 @@ pub struct Dominators {
 
 /// Immediate dominators by Semi-NCA. When `adopt_orphans` is set, unreached nodes with no incoming
 /// (unfiltered) edge are attached under a virtual edge from `root`, in ordinal order, as DevTools does.
+/// The three stages ([`Dfs::run`], [`Dfs::predecessors`], [`Predecessors::solve`]) can also be called one by one,
+/// so that other work runs beside each (the analysis does: what allocates runs beside the DFS and the solve,
+/// not beside the predecessor CSR, the peak of memory use).
 ///
 /// Memory: after the DFS, the predecessor CSR in preorder space (4 bytes per reached node and per edge between
 /// reached nodes) and four `u32` arrays per node; the node -> preorder map is freed before the main loop.
 pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
-    let n = g.node_count();
-    let mut pre = vec![NONE; n];
-    let mut vertex: Vec<u32> = Vec::with_capacity(n);
+    Dfs::run(g, root, adopt_orphans).predecessors(g).solve()
+}
+
+/// Stage 1 of [`semi_nca`]: the depth-first search (preorder numbers, DFS parents, the smallest predecessor
+/// numbered below each node, and the count of the others).
+pub struct Dfs {
+    n: usize,
+    pre: Vec<u32>,
+    vertex: Vec<u32>,
     // parent[p]: preorder of the DFS parent of preorder p (0, the root, for the root and adopted orphans: the
     // virtual root edge of an orphan is its tree edge).
-    let mut parent: Vec<u32> = Vec::with_capacity(n);
+    parent: Vec<u32>,
     // Predecessors u of preorder p split in two. Those numbered below p (p's ancestors: the parent, forward
     // edges) are not processed when p is and contribute their own number: only their minimum matters, and it
     // is known when the DFS sees the edge, so it is kept in `best[p]` (with the parent's number, where the
     // semidominator search starts) instead of a predecessor list. Those numbered above p (cross and back
     // edges) are processed before p and are evaluated: `pcount[p + 2]` counts them for the predecessor CSR.
     // Self edges and edges into the root can change nothing and are dropped.
-    let mut best: Vec<u32> = Vec::with_capacity(n);
-    let mut pcount = vec![0u32; n + 2];
-    let mut stack: Vec<(u32, usize, usize)> = Vec::new();
-    let t = Phase::start("  dfs");
-    type Cols<'c> = (
-        &'c mut [u32],
-        &'c mut Vec<u32>,
-        &'c mut Vec<u32>,
-        &'c mut Vec<u32>,
-        &'c mut [u32],
-    );
-    let mut dfs = |start: u32, (pre, vertex, parent, best, pcount): Cols| {
+    best: Vec<u32>,
+    pcount: Vec<u32>,
+}
+
+/// Stage 2 of [`semi_nca`]: the predecessor CSR in preorder space.
+pub struct Predecessors {
+    /// The node -> preorder map's buffer, no longer needed as such: reused for the link-eval forest.
+    ancestor: Vec<u32>,
+    vertex: Vec<u32>,
+    parent: Vec<u32>,
+    best: Vec<u32>,
+    pfirst: Vec<u32>,
+    psrc: Vec<u32>,
+    n: usize,
+}
+
+impl Dfs {
+    /// The DFS from `root` (then from the orphans, if `adopt_orphans`).
+    pub fn run<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dfs {
+        let n = g.node_count();
+        let mut d = Dfs {
+            n,
+            pre: vec![NONE; n],
+            vertex: Vec::with_capacity(n),
+            parent: Vec::with_capacity(n),
+            best: Vec::with_capacity(n),
+            pcount: vec![0u32; n + 2],
+        };
+        let mut stack: Vec<(u32, usize, usize)> = Vec::new();
+        let t = Phase::start("  dfs");
+        d.search(g, root, &mut stack);
+        t.done();
+        let t = Phase::start("  orphans");
+        if adopt_orphans && d.vertex.len() < n {
+            // Nodes with at least one incoming (unfiltered) edge, from anywhere.
+            let mut has_in = FixedBitSet::with_capacity(n);
+            for u in 0..n as u32 {
+                for e in g.out_range(u) {
+                    if let Some(c) = g.out_target(e) {
+                        has_in.insert(c as usize);
+                    }
+                }
+            }
+            for o in 0..n as u32 {
+                if d.pre[o as usize] == NONE && !has_in.contains(o as usize) {
+                    d.search(g, o, &mut stack);
+                }
+            }
+        }
+        t.done();
+        d
+    }
+
+    /// Iterative DFS from `start`.
+    fn search<G: DomGraph>(&mut self, g: &G, start: u32, stack: &mut Vec<(u32, usize, usize)>) {
+        let Dfs {
+            pre,
+            vertex,
+            parent,
+            best,
+            pcount,
+            ..
+        } = self;
         pre[start as usize] = vertex.len() as u32;
         vertex.push(start);
         parent.push(0);
@@ -110,108 +170,145 @@ pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominator
                 }
             }
         }
-    };
-    dfs(root, (&mut pre, &mut vertex, &mut parent, &mut best, &mut pcount));
-    t.done();
-    let t = Phase::start("  orphans");
-    if adopt_orphans && vertex.len() < n {
-        // Nodes with at least one incoming (unfiltered) edge, from anywhere.
-        let mut has_in = FixedBitSet::with_capacity(n);
+    }
+
+    /// Stage 2: the predecessor CSR (a second pass over the edges of `g`, which must be the graph of the DFS).
+    pub fn predecessors<G: DomGraph>(self, g: &G) -> Predecessors {
+        let t = Phase::start("  predecessors");
+        let Dfs {
+            n,
+            pre,
+            vertex,
+            parent,
+            best,
+            pcount,
+        } = self;
+        let count = vertex.len();
+        // Predecessor CSR in preorder space over the edges u -> p with u > p != 0 between reached nodes (an
+        // edge out of a reached node always ends at a reached node; edges out of unreached nodes are never
+        // seen). Filled in ordinal order, which streams the edge columns; the same test as in the DFS decides.
+        let mut pfirst = pcount;
+        pfirst.truncate(count + 2);
+        for i in 2..count + 2 {
+            pfirst[i] += pfirst[i - 1];
+        }
+        let mut psrc = vec![0u32; pfirst[count + 1] as usize];
         for u in 0..n as u32 {
+            let pu = pre[u as usize];
+            if pu == NONE {
+                continue;
+            }
             for e in g.out_range(u) {
                 if let Some(c) = g.out_target(e) {
-                    has_in.insert(c as usize);
+                    let pc = pre[c as usize];
+                    if pu > pc && pc != 0 {
+                        let slot = &mut pfirst[pc as usize + 1];
+                        psrc[*slot as usize] = pu;
+                        *slot += 1;
+                    }
                 }
             }
         }
-        for o in 0..n as u32 {
-            if pre[o as usize] == NONE && !has_in.contains(o as usize) {
-                dfs(o, (&mut pre, &mut vertex, &mut parent, &mut best, &mut pcount));
-            }
+        t.done();
+        Predecessors {
+            ancestor: pre,
+            vertex,
+            parent,
+            best,
+            pfirst,
+            psrc,
+            n,
         }
     }
-    t.done();
-    let t = Phase::start("  predecessors");
-    let count = vertex.len();
-    // Predecessor CSR in preorder space over the edges u -> p with u > p != 0 between reached nodes (an edge
-    // out of a reached node always ends at a reached node; edges out of unreached nodes are never seen).
-    // Filled in ordinal order, which streams the edge columns; the same test as in the DFS decides.
-    let mut pfirst = pcount;
-    pfirst.truncate(count + 2);
-    for i in 2..count + 2 {
-        pfirst[i] += pfirst[i - 1];
+}
+
+impl Predecessors {
+    /// Stage 3: semidominators, then the nearest-common-ancestor pass: the immediate dominators.
+    pub fn solve(self) -> Dominators {
+        self.solve_reporting(&mut |_| {})
     }
-    let mut psrc = vec![0u32; pfirst[count + 1] as usize];
-    for u in 0..n as u32 {
-        let pu = pre[u as usize];
-        if pu == NONE {
-            continue;
-        }
-        for e in g.out_range(u) {
-            if let Some(c) = g.out_target(e) {
-                let pc = pre[c as usize];
-                if pu > pc && pc != 0 {
-                    let slot = &mut pfirst[pc as usize + 1];
-                    psrc[*slot as usize] = pu;
-                    *slot += 1;
+
+    /// [`Predecessors::solve`], calling `given_back(bytes)` each time part of the predecessor lists has been
+    /// returned to the allocator, with the total so far (so that other work can wait until that memory is
+    /// free before it allocates its own).
+    pub fn solve_reporting(self, given_back: &mut dyn FnMut(usize)) -> Dominators {
+        let Predecessors {
+            mut ancestor,
+            vertex,
+            parent,
+            mut best,
+            mut pfirst,
+            mut psrc,
+            n,
+        } = self;
+        let count = vertex.len();
+        let t = Phase::start("  semidominators");
+        // Now pfirst[i]..pfirst[i + 1] are the predecessors of preorder i numbered above i, all processed
+        // before i. Until x is processed, `best[x]` is the smallest of its parent and its predecessors numbered
+        // below it; afterwards, the smallest semidominator on x's compressed ancestor path (the semidominator
+        // *value*, not the vertex: one array less). Once w is processed, pfirst[w + 1] is never read again (it
+        // bounds the predecessors of w and w + 1, both done): it keeps semi(w) for the NCA pass, so no separate
+        // array is needed.
+        // The link-eval forest: vertices are linked (ancestor[x] = parent[x]) in decreasing preorder, so while
+        // w is processed exactly the vertices above w are linked, and "is y linked" is `y > w`. Entries of
+        // unlinked vertices are never read: the buffer needs no initialisation.
+        ancestor.truncate(count);
+        let mut path: Vec<u32> = Vec::new();
+        // The predecessor lists are read from the end of `psrc` backwards: its tail is given back to the
+        // allocator as it goes (a large block is shrunk in place), which lowers the memory in use while other
+        // work runs beside this loop.
+        const GIVE_BACK: usize = 4 << 20;
+        let total = psrc.len();
+        for w in (1..count).rev() {
+            let mut sw = best[w];
+            let (lo, hi) = (pfirst[w] as usize, pfirst[w + 1] as usize);
+            for &v in &psrc[lo..hi] {
+                // eval(v) with path compression (v > w is linked).
+                let mut x = v;
+                while ancestor[x as usize] > w as u32 {
+                    path.push(x);
+                    x = ancestor[x as usize];
                 }
-            }
-        }
-    }
-    drop(pre);
-    t.done();
-    let t = Phase::start("  semidominators");
-    // Now pfirst[i]..pfirst[i + 1] are the predecessors of preorder i numbered above i, all processed before
-    // i. Until x is processed, `best[x]` is the smallest of its parent and its predecessors numbered below it;
-    // afterwards, the smallest semidominator on x's compressed ancestor path (the semidominator *value*, not
-    // the vertex: one array less). ancestor[x] == NONE: x is not linked yet (not processed, or the root).
-    // Once w is processed, pfirst[w + 1] is never read again (it bounds the predecessors of w and w + 1, both
-    // done): it keeps semi(w) for the NCA pass, so no separate array is needed.
-    let mut ancestor = vec![NONE; count];
-    let mut path: Vec<u32> = Vec::new();
-    for w in (1..count).rev() {
-        let mut sw = best[w];
-        for &v in &psrc[pfirst[w] as usize..pfirst[w + 1] as usize] {
-            // eval(v) with path compression.
-            let mut x = v;
-            while ancestor[ancestor[x as usize] as usize] != NONE {
-                path.push(x);
-                x = ancestor[x as usize];
-            }
-            while let Some(y) = path.pop() {
-                let a = ancestor[y as usize] as usize;
-                if best[a] < best[y as usize] {
-                    best[y as usize] = best[a];
+                while let Some(y) = path.pop() {
+                    let a = ancestor[y as usize] as usize;
+                    if best[a] < best[y as usize] {
+                        best[y as usize] = best[a];
+                    }
+                    ancestor[y as usize] = ancestor[a];
                 }
-                ancestor[y as usize] = ancestor[a];
+                sw = sw.min(best[v as usize]);
             }
-            sw = sw.min(best[v as usize]);
+            best[w] = sw;
+            ancestor[w] = parent[w];
+            pfirst[w + 1] = sw;
+            if psrc.len() - lo >= GIVE_BACK {
+                psrc.truncate(lo);
+                psrc.shrink_to_fit();
+                given_back((total - psrc.len()) * std::mem::size_of::<u32>());
+            }
         }
-        best[w] = sw;
-        ancestor[w] = parent[w];
-        pfirst[w + 1] = sw;
-    }
-    drop((best, ancestor, psrc));
-    t.done();
-    let t = Phase::start("  nca");
-    // NCA: idom(w) = nearest ancestor of parent(w) in the dominator tree with preorder <= semi(w).
-    let mut idom_pre = parent;
-    idom_pre[0] = 0;
-    for w in 1..count {
-        let semi = pfirst[w + 1];
-        let mut d = idom_pre[w];
-        while d > semi {
-            d = idom_pre[d as usize];
+        drop((best, ancestor, psrc));
+        t.done();
+        let t = Phase::start("  nca");
+        // NCA: idom(w) = nearest ancestor of parent(w) in the dominator tree with preorder <= semi(w).
+        let mut idom_pre = parent;
+        idom_pre[0] = 0;
+        for w in 1..count {
+            let semi = pfirst[w + 1];
+            let mut d = idom_pre[w];
+            while d > semi {
+                d = idom_pre[d as usize];
+            }
+            idom_pre[w] = d;
         }
-        idom_pre[w] = d;
+        drop(pfirst);
+        let mut idom = vec![NONE; n];
+        for (i, &v) in vertex.iter().enumerate() {
+            idom[v as usize] = vertex[idom_pre[i] as usize];
+        }
+        t.done();
+        Dominators { idom, order: vertex }
     }
-    drop(pfirst);
-    let mut idom = vec![NONE; n];
-    for (i, &v) in vertex.iter().enumerate() {
-        idom[v as usize] = vertex[idom_pre[i] as usize];
-    }
-    t.done();
-    Dominators { idom, order: vertex }
 }
 
 /// DevTools' essential-edge predicate, as a bitset over edge indexes.
@@ -297,12 +394,54 @@ pub struct DominatorTree {
     /// Immediate dominator ordinal of every node (root: itself).
     pub idom: Vec<u32>,
     /// Retained size of every node.
-    pub retained: Vec<u64>,
+    pub retained: RetainedSizes,
     /// The root.
     pub root: u32,
     /// Children CSR, built on first use (summaries of huge snapshots need it only after classification,
     /// so its 8 bytes per node stay out of the memory peak).
     children: OnceLock<ChildrenCsr>,
+}
+
+/// Retained sizes in 4 bytes per node: the few of 4 GiB - 1 and more (nodes near the root of a big heap) are
+/// kept in a side table, marked by `u32::MAX`. Halves the memory of a `u64` column, which matters at the peak.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetainedSizes {
+    low: Vec<u32>,
+    high: rustc_hash::FxHashMap<u32, u64>,
+}
+
+impl RetainedSizes {
+    /// The retained size of node `v`.
+    #[inline]
+    pub fn get(&self, v: usize) -> u64 {
+        match self.low[v] {
+            u32::MAX => self.high[&(v as u32)],
+            x => x as u64,
+        }
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.low.len()
+    }
+
+    /// True when there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.low.is_empty()
+    }
+
+    /// Add `x` to the retained size of node `v`.
+    #[inline]
+    fn add(&mut self, v: u32, x: u64) {
+        let cur = self.get(v as usize);
+        let sum = cur + x;
+        if sum < u32::MAX as u64 {
+            self.low[v as usize] = sum as u32;
+        } else {
+            self.low[v as usize] = u32::MAX;
+            self.high.insert(v, sum);
+        }
+    }
 }
 
 /// `children[first[i]..first[i + 1]]` are the nodes `i` immediately dominates, in ordinal order.
@@ -316,30 +455,49 @@ impl DominatorTree {
     /// Compute on a snapshot whose self sizes are already adjusted.
     pub fn compute(s: &Snapshot, essential: &FixedBitSet) -> DominatorTree {
         let g = EssentialGraph { snap: s, essential };
-        let Dominators { mut idom, order } = semi_nca(&g, s.root, true);
+        Self::from_dominators(semi_nca(&g, s.root, true), s.root, &s.node_self)
+    }
+
+    /// The tree and retained sizes from the immediate dominators of the essential graph rooted at `root`,
+    /// with the adjusted self sizes `self_size`.
+    pub fn from_dominators(doms: Dominators, root: u32, self_size: &[u32]) -> DominatorTree {
+        let Dominators { mut idom, order } = doms;
         let t = Phase::start("  retained");
-        let n = s.node_count();
         // Retained sizes: reverse preorder visits every node after everything it dominates.
-        let mut retained: Vec<u64> = s.node_self.iter().map(|&x| x as u64).collect();
+        let mut retained = RetainedSizes {
+            low: self_size.to_vec(),
+            high: Default::default(),
+        };
+        // A self size of exactly u32::MAX is the marker: such a node's size goes to the side table.
+        for (v, &x) in self_size.iter().enumerate() {
+            if x == u32::MAX {
+                retained.high.insert(v as u32, x as u64);
+            }
+        }
         for &v in order[1..].iter().rev() {
-            let d = idom[v as usize] as usize;
-            retained[d] += retained[v as usize];
+            let d = idom[v as usize];
+            retained.add(d, retained.get(v as usize));
         }
         drop(order);
         // Nodes never reached (unreachable cycles): dominated by the root, retain only themselves.
-        for v in 0..n {
-            if idom[v] == NONE {
-                idom[v] = s.root;
-                retained[s.root as usize] += retained[v];
+        for (v, d) in idom.iter_mut().enumerate() {
+            if *d == NONE {
+                *d = root;
+                retained.add(root, retained.get(v));
             }
         }
         t.done();
         DominatorTree {
             idom,
             retained,
-            root: s.root,
+            root,
             children: OnceLock::new(),
         }
+    }
+
+    /// Build the dominated-children CSR now (it is built on first use otherwise), e.g. beside other work.
+    pub fn build_children(&self) {
+        self.csr();
     }
 
     fn csr(&self) -> &ChildrenCsr {
@@ -438,7 +596,7 @@ impl DominatorTree {
             })
             .unwrap_or_else(|| vec![0u64; classes]);
         if root_counts {
-            out[root_class] += self.retained[root as usize];
+            out[root_class] += self.retained.get(root as usize);
         }
         out
     }
@@ -465,7 +623,7 @@ impl DominatorTree {
             }
             let counts = self_size[vi] != 0;
             if counts && active[c] == 0 {
-                out[c] += self.retained[vi];
+                out[c] += self.retained.get(vi);
             }
             let kids = self.children(v);
             if kids.is_empty() {
@@ -479,5 +637,30 @@ impl DominatorTree {
                 stack.push((ch, false));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retained_sizes_past_4_gib_are_exact() {
+        // root 0 -> 1 -> 2 -> 3, and 4 unreached: sizes near u32::MAX add up past it, u32::MAX itself included.
+        let doms = Dominators {
+            idom: vec![0, 0, 1, 2, NONE],
+            order: vec![0, 1, 2, 3],
+        };
+        let sizes = [7, u32::MAX, u32::MAX - 1, 5, u32::MAX];
+        let t = DominatorTree::from_dominators(doms, 0, &sizes);
+        let want_3 = 5u64;
+        let want_2 = want_3 + (u32::MAX - 1) as u64;
+        let want_1 = want_2 + u32::MAX as u64;
+        let want_4 = u32::MAX as u64;
+        let want_0 = 7 + want_1 + want_4;
+        let got: Vec<u64> = (0..5).map(|v| t.retained.get(v)).collect();
+        assert_eq!(got, vec![want_0, want_1, want_2, want_3, want_4]);
+        assert_eq!(t.retained.len(), 5);
+        assert_eq!(t.idom, vec![0, 0, 1, 2, 0]);
     }
 }

@@ -217,7 +217,7 @@ pub fn edge_label(s: &Snapshot, e: usize) -> String {
 
 /// A node's distance as the Retainers view sorts by it: unreachable nodes get 200,000,000.
 pub fn view_distance(an: &Analysis, o: u32) -> i32 {
-    let d = an.distance[o as usize];
+    let d = an.distance()[o as usize];
     if d == NO_DISTANCE {
         UNREACHABLE_VIEW_DISTANCE + d.max(0)
     } else {
@@ -379,7 +379,7 @@ pub fn devtools_retaining_paths(an: &Analysis, target: u32, limits: PathLimits) 
             return Vec::new();
         }
         let an = st.an;
-        if an.distance[current as usize] as i64 <= ROOT_DISTANCE {
+        if an.distance()[current as usize] as i64 <= ROOT_DISTANCE {
             return Vec::new();
         }
         if st.visiting.contains(&current) {
@@ -394,7 +394,7 @@ pub fn devtools_retaining_paths(an: &Analysis, target: u32, limits: PathLimits) 
         let mut retainers: Vec<(usize, i32)> = Vec::new();
         for k in an.retainers().slots(current) {
             let from = an.retainers().src[k];
-            let dist = an.distance[from as usize];
+            let dist = an.distance()[from as usize];
             if an.snap.edge_kind(an.retainers().edge[k] as usize) == EdgeKind::Weak {
                 continue;
             }
@@ -561,8 +561,8 @@ enum Zone {
 }
 
 fn zone(an: &Analysis, o: u32) -> Option<Zone> {
-    let d = an.distance[o as usize];
-    let has_user_roots = an.distance[an.snap.root as usize] == BASE_SYSTEM_DISTANCE;
+    let d = an.distance()[o as usize];
+    let has_user_roots = an.distance()[an.snap.root as usize] == BASE_SYSTEM_DISTANCE;
     if d < 1 || o == an.snap.root {
         None
     } else if has_user_roots && d > BASE_SYSTEM_DISTANCE {
@@ -576,7 +576,7 @@ fn zone(an: &Analysis, o: u32) -> Option<Zone> {
 
 /// Number of edges from the zone's first nodes to `o` (the exact heuristic of the search).
 fn hops_to_start(an: &Analysis, z: Zone, o: u32) -> u32 {
-    let d = an.distance[o as usize];
+    let d = an.distance()[o as usize];
     match z {
         Zone::User => (d - 1) as u32,
         Zone::System => (d - BASE_SYSTEM_DISTANCE - 1) as u32,
@@ -650,7 +650,7 @@ pub fn shortest_paths_capped(an: &Analysis, target: u32, k: usize, cap: usize) -
             }
             continue;
         }
-        let d_node = an.distance[node as usize];
+        let d_node = an.distance()[node as usize];
         let candidates: Vec<Retainer> = an
             .retainers()
             .slots(node)
@@ -663,7 +663,7 @@ pub fn shortest_paths_capped(an: &Analysis, target: u32, k: usize, cap: usize) -
                 shown_in_retainers_view(an, r.from, r.edge as usize)
                     && r.from != node
                     && zone(an, r.from) == Some(z)
-                    && d_node <= an.distance[r.from as usize] + 1
+                    && d_node <= an.distance()[r.from as usize] + 1
                     && !on_partial(&arena, idx, r.from)
             })
             .collect();
@@ -691,8 +691,10 @@ pub fn shortest_paths_capped(an: &Analysis, target: u32, k: usize, cap: usize) -
 
 /// Order nodes for "largest first" lists: retained size descending, then ordinal ascending.
 pub fn by_retained_desc(an: &Analysis, a: u32, b: u32) -> Ordering {
-    an.dom.retained[b as usize]
-        .cmp(&an.dom.retained[a as usize])
+    an.dom
+        .retained
+        .get(b as usize)
+        .cmp(&an.dom.retained.get(a as usize))
         .then(a.cmp(&b))
 }
 
@@ -744,7 +746,7 @@ mod tests {
         let an = tiny();
         let s = &an.snap;
         let x = ord(&an, 11);
-        assert_eq!(an.distance[x as usize], 3);
+        assert_eq!(an.distance()[x as usize], 3);
         let view: Vec<u32> = retainers_view(&an, x)
             .iter()
             .map(|r| s.node_id[r.from as usize])

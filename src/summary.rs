@@ -81,6 +81,7 @@ struct Acc {
 pub fn class_rows(a: &Analysis, retained: Option<&[u64]>) -> Vec<ClassRow> {
     let k = a.classes.table.len();
     let s = &a.snap;
+    let distance = a.distance();
     let empty = || {
         vec![
             Acc {
@@ -100,7 +101,7 @@ pub fn class_rows(a: &Analysis, retained: Option<&[u64]>) -> Vec<ClassRow> {
                 let c = &mut acc[a.classes.of_node[o] as usize];
                 c.count += 1;
                 c.self_size += sz as u64;
-                c.distance = c.distance.min(a.distance[o]);
+                c.distance = c.distance.min(distance[o]);
             }
             acc
         })

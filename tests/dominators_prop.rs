@@ -546,7 +546,7 @@ fn check_snapshot(spec: &SnapSpec) -> Result<(), TestCaseError> {
     let dominates = |v: usize, w: usize| v == w || v == root as usize || (reached[w] && sdom[w][v]);
     for v in 0..n {
         let want: u64 = (0..n).filter(|&w| dominates(v, w)).map(size).sum();
-        prop_assert_eq!(an.dom.retained[v], want, "retained of {}\n{}", v, json);
+        prop_assert_eq!(an.dom.retained.get(v), want, "retained of {}\n{}", v, json);
     }
     prop_assert_eq!(an.total_self(), (0..n).map(size).sum::<u64>());
 
@@ -561,7 +561,7 @@ fn check_snapshot(spec: &SnapSpec) -> Result<(), TestCaseError> {
         }
         let shadowed = (0..n).any(|a| a != v && dominates(a, v) && class(a) == class(v) && size(a) > 0);
         if !shadowed {
-            want[class(v)] += an.dom.retained[v];
+            want[class(v)] += an.dom.retained.get(v);
         }
     }
     prop_assert_eq!(an.class_retained(), want, "class retained\n{}", json);

@@ -91,7 +91,7 @@ fn node_self_retained_dominator_and_distance_equal_devtools() {
             );
             assert_eq!(
                 o.distance[i],
-                an.distance[i],
+                an.distance()[i],
                 "{}: distance of @{}",
                 g.snapshot.display(),
                 o.id[i]

@@ -654,7 +654,7 @@ fn one_thread_equals_four_threads() {
         assert!(a.detachedness == b.detachedness, "{name}: detachedness");
         assert!(a.page_owned == b.page_owned, "{name}: page_owned");
         assert!(a.essential == b.essential, "{name}: essential edges");
-        assert!(a.distance == b.distance, "{name}: distance");
+        assert!(a.distance() == b.distance(), "{name}: distance");
         assert!(a.dom.idom == b.dom.idom, "{name}: idom");
         assert!(a.dom.retained == b.dom.retained, "{name}: retained");
         assert!(

@@ -28,6 +28,7 @@ pub fn run(a: NodesArgs, out: &mut dyn Write) -> Result<Outcome> {
 /// Write every node's record to `out` in `format`.
 pub fn write_nodes(an: &Analysis, format: NodesFormat, out: &mut dyn Write) -> std::io::Result<()> {
     let s = &an.snap;
+    let distance = an.distance();
     if format == NodesFormat::Csv {
         out.write_all(b"id,type,name,self_size,retained_size,dominator_id,distance\n")?;
     }
@@ -37,9 +38,9 @@ pub fn write_nodes(an: &Analysis, format: NodesFormat, out: &mut dyn Write) -> s
         let ty = s.type_name(o);
         let name = s.name(o);
         let self_size = s.node_self[oi];
-        let retained = an.dom.retained[oi];
+        let retained = an.dom.retained.get(oi);
         let dom = s.node_id[an.dom.idom[oi] as usize];
-        let dist = an.distance[oi];
+        let dist = distance[oi];
         match format {
             NodesFormat::Ndjson => {
                 write!(out, "{{\"id\":{id},\"type\":")?;

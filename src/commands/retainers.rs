@@ -85,7 +85,7 @@ fn view_edge(an: &Analysis, r: paths::Retainer) -> EdgeOut {
             node_type: s.type_name(r.from).to_string(),
             name: paths::display_name(s, r.from),
             self_size: s.node_self[f] as u64,
-            retained_size: an.dom.retained[f],
+            retained_size: an.dom.retained.get(f),
             distance: paths::view_distance(an, r.from),
         },
     }
@@ -127,8 +127,8 @@ pub fn build_retainers(an: &Analysis, file: &str, o: u32, k: usize, limit: usize
             name: paths::display_name(s, o),
             class_name: an.classes.table[an.classes.of_node[oi] as usize].name.clone(),
             self_size: s.node_self[oi] as u64,
-            retained_size: an.dom.retained[oi],
-            distance: an.distance[oi],
+            retained_size: an.dom.retained.get(oi),
+            distance: an.distance()[oi],
         },
         paths: ours,
         paths_truncated: found.truncated,
@@ -138,7 +138,7 @@ pub fn build_retainers(an: &Analysis, file: &str, o: u32, k: usize, limit: usize
                 id: s.node_id[d as usize],
                 name: paths::display_name(s, d),
                 self_size: s.node_self[d as usize] as u64,
-                retained_size: an.dom.retained[d as usize],
+                retained_size: an.dom.retained.get(d as usize),
             })
             .collect(),
         retainers_view: RetainersView {

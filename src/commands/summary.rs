@@ -56,14 +56,17 @@ pub fn build_summary(
     limit: Option<usize>,
     filter: Option<&Regex>,
 ) -> SummaryReport {
-    // The per-class retained sizes (a walk of the dominator tree) beside the rows and the Statistics view.
-    let (retained, (mut rows, statistics)) = rayon::join(
-        || an.class_retained(),
-        || (summary::class_rows(an, None), summary::statistics(an)),
+    // The distances (a sequential BFS) on one core; the Statistics view, then the per-class retained sizes (a
+    // walk of the dominator tree, whose children CSR is allocated after the Statistics view's bitsets are
+    // freed) on the other. The rows need all three.
+    let (_, (statistics, retained)) = rayon::join(
+        || an.distance(),
+        || {
+            let statistics = summary::statistics(an);
+            (statistics, an.class_retained())
+        },
     );
-    for r in &mut rows {
-        r.retained_size = an.classes.by_key.get(&r.key).map(|&c| retained[c as usize]);
-    }
+    let mut rows = summary::class_rows(an, Some(&retained));
     let totals = summary::totals(an, &rows);
     let class_count = rows.len() as u64;
     let has_retained = rows.iter().any(|r| r.retained_size.is_some());

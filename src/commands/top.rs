@@ -63,8 +63,8 @@ pub fn build_top(an: &Analysis, file: &str, n: usize) -> TopReport {
                 name: paths::display_name(s, o),
                 class_name: an.classes.table[an.classes.of_node[oi] as usize].name.clone(),
                 self_size: s.node_self[oi] as u64,
-                retained_size: an.dom.retained[oi],
-                distance: an.distance[oi],
+                retained_size: an.dom.retained.get(oi),
+                distance: an.distance()[oi],
                 dominator_id: s.node_id[an.dom.idom[oi] as usize],
                 path,
             }

@@ -107,7 +107,7 @@ fn subtree(an: &Analysis, o: u32, levels: usize, opt: &TreeOptions) -> TreeNode 
         node_type: s.type_name(o).to_string(),
         name: paths::display_name(s, o),
         self_size: s.node_self[oi] as u64,
-        retained_size: an.dom.retained[oi],
+        retained_size: an.dom.retained.get(oi),
         child_count: kids.len() as u64,
         children: Vec::new(),
         omitted: Omitted::default(),
@@ -118,7 +118,7 @@ fn subtree(an: &Analysis, o: u32, levels: usize, opt: &TreeOptions) -> TreeNode 
     }
     let mut shown: Vec<u32> = Vec::new();
     for &c in kids {
-        let r = an.dom.retained[c as usize];
+        let r = an.dom.retained.get(c as usize);
         if r >= opt.min_size {
             shown.push(c);
         } else {
@@ -127,14 +127,16 @@ fn subtree(an: &Analysis, o: u32, levels: usize, opt: &TreeOptions) -> TreeNode 
         }
     }
     shown.sort_unstable_by(|&x, &y| {
-        an.dom.retained[y as usize]
-            .cmp(&an.dom.retained[x as usize])
+        an.dom
+            .retained
+            .get(y as usize)
+            .cmp(&an.dom.retained.get(x as usize))
             .then(s.node_id[x as usize].cmp(&s.node_id[y as usize]))
             .then(x.cmp(&y))
     });
     for &c in shown.iter().skip(opt.max_children) {
         node.omitted.count += 1;
-        node.omitted.retained_size += an.dom.retained[c as usize];
+        node.omitted.retained_size += an.dom.retained.get(c as usize);
     }
     shown.truncate(opt.max_children);
     node.children = shown.into_iter().map(|c| subtree(an, c, levels - 1, opt)).collect();

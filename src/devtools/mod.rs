@@ -158,6 +158,16 @@ pub fn page_owned(s: &Snapshot) -> FixedBitSet {
 /// into that owner, unless the owner is synthetic or the root. Rewrites `s.node_self` in place.
 /// Fails only if an owner's size would exceed `u32` (never seen in V8 output).
 pub fn reattribute_shallow_sizes(s: &mut Snapshot) -> Result<(), String> {
+    let mut sizes = std::mem::take(&mut s.node_self);
+    let r = reattribute_shallow_sizes_of(s, &mut sizes);
+    s.node_self = sizes;
+    r
+}
+
+/// [`reattribute_shallow_sizes`] on the self sizes `sizes` (one per node of `s`) kept outside the snapshot,
+/// so that passes which do not read self sizes (the dominators' DFS) can share `s` meanwhile. `s.node_self`
+/// is not read.
+pub fn reattribute_shallow_sizes_of(s: &Snapshot, sizes: &mut [u32]) -> Result<(), String> {
     if !has_user_roots(s) {
         return Ok(());
     }
@@ -205,15 +215,15 @@ pub fn reattribute_shallow_sizes(s: &mut Snapshot) -> Result<(), String> {
         if s.kind(w) == NodeKind::Synthetic || w == s.root {
             continue;
         }
-        let add = s.node_self[o];
-        let sum = s.node_self[w as usize].checked_add(add).ok_or_else(|| {
+        let add = sizes[o];
+        let sum = sizes[w as usize].checked_add(add).ok_or_else(|| {
             format!(
                 "the reattributed self size of node @{} exceeds 4 GiB",
                 s.node_id[w as usize]
             )
         })?;
-        s.node_self[w as usize] = sum;
-        s.node_self[o] = 0;
+        sizes[w as usize] = sum;
+        sizes[o] = 0;
     }
     Ok(())
 }

@@ -432,7 +432,7 @@ fn clusters(
             c.count += 1;
             c.self_size += s.node_self[o as usize] as u64;
             if top.contains(o as usize) {
-                c.retained_size += fin.dom.retained[o as usize];
+                c.retained_size += fin.dom.retained.get(o as usize);
             }
         }
         let mut v: Vec<Cluster> = groups.into_values().collect();

@@ -241,7 +241,7 @@ impl Rule for Closures {
                         let t = &mut sums[gi];
                         t.0 += 1;
                         t.1 += si.node_self[o as usize] as u64;
-                        t.2 += an.dom.retained[o as usize];
+                        t.2 += an.dom.retained.get(o as usize);
                         if i == k {
                             members[gi].push(o);
                         }

@@ -416,8 +416,8 @@ impl Series {
     /// Growth of the container's retained size, first snapshot to last.
     pub fn retained_delta(&self, ctx: &DiffContext) -> i64 {
         let k = self.last();
-        ctx.snaps[k].dom.retained[self.ords[k] as usize] as i64
-            - ctx.snaps[0].dom.retained[self.ords[0] as usize] as i64
+        ctx.snaps[k].dom.retained.get(self.ords[k] as usize) as i64
+            - ctx.snaps[0].dom.retained.get(self.ords[0] as usize) as i64
     }
 
     /// Growth of the shallow size of the container, its backing stores and the distinct values it holds.

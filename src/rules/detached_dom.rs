@@ -108,7 +108,7 @@ fn subtrees(ctx: &DiffContext, i: usize, keep: bool) -> FxHashMap<u32, Stats> {
         let st = out.entry(ctx.class_of(i, r)).or_default();
         if v == r {
             st.roots += 1;
-            st.retained += an.dom.retained[v as usize];
+            st.retained += an.dom.retained.get(v as usize);
             if keep {
                 st.members.push(v);
             }

@@ -60,7 +60,7 @@ impl List {
             .chain(&self.containers)
             .map(|&o| s.node_self[o as usize] as u64)
             .sum();
-        let retained: u64 = self.containers.iter().map(|&o| an.dom.retained[o as usize]).sum();
+        let retained: u64 = self.containers.iter().map(|&o| an.dom.retained.get(o as usize)).sum();
         (self_size, retained)
     }
 }
