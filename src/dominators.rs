@@ -6,11 +6,13 @@
 //! * [`semi_nca`]: Semi-NCA (Georgiadis' simplification of Lengauer-Tarjan: semidominators with path
 //!   compression, then nearest-common-ancestor walks in preorder) on flat `u32` arrays indexed by DFS preorder.
 //!   Iterative everywhere (no recursion, so no stack overflow on deep heaps). O(E log V) worst case, near-linear
-//!   in practice; memory 5 x u32 per node plus a predecessor CSR (4 bytes per edge), all freed on return.
+//!   in practice; memory 5 x u32 per node plus a predecessor CSR (4 bytes per cross or back edge), all freed on
+//!   return. Three stages ([`Dfs`], [`Predecessors`], the solve) so that callers can run other work beside each.
 //! * Unreachable nodes follow DevTools: after the DFS from the root, every unvisited node (ordinal order) with
 //!   no essential retainer starts a DFS of its own under a virtual edge root -> node; what is still unvisited
 //!   (unreachable cycles) is dominated by the root and influences nobody.
-//! * Retained size = adjusted self + Σ retained of dominated nodes (u64), so root retained = Σ self.
+//! * Retained size = adjusted self + Σ retained of dominated nodes, so root retained = Σ self; stored in 4 bytes
+//!   per node with a side table for sizes of 4 GiB and more ([`RetainedSizes`]).
 
 use std::ops::Range;
 
