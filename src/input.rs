@@ -4,7 +4,7 @@
 //!
 //! The file must not change while heapsnap runs (as with ripgrep's memory maps). Two ways it can, both reported
 //! as errors naming the file, never a wrong answer:
-//! - it shrinks under the map: touching a page past the new end raises SIGBUS, which [`crate::sigbus`] turns
+//! - it shrinks under the map: touching a page past the new end raises SIGBUS, which `crate::sigbus` turns
 //!   into a one-line message (file, section, byte offset) and exit code 2 (Linux);
 //! - it grows or is rewritten in place (a snapshot still being written): the length and modification time
 //!   taken when it was opened are compared with the file's after the load ([`Input::check_unchanged`], called
