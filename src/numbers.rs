@@ -400,7 +400,11 @@ fn bad_byte(d: &[u8], i: usize, end: usize) -> String {
 
 /// Parse a whole array into one flat `Vec<u32>` (for small sections and tests).
 pub fn parse_flat(d: &[u8], range: Range<usize>, section: &str) -> Result<Vec<u32>, ParseError> {
-    let plan = ArrayPlan::new(d, range, section)?;
+    flat_values(&ArrayPlan::new(d, range, section)?, d)
+}
+
+/// Every value of the array `plan` describes, in one flat `Vec<u32>`.
+fn flat_values(plan: &ArrayPlan, d: &[u8]) -> Result<Vec<u32>, ParseError> {
     let out: Vec<std::sync::atomic::AtomicU32> = (0..plan.len).map(|_| std::sync::atomic::AtomicU32::new(0)).collect();
     plan.parse(
         d,
@@ -486,18 +490,7 @@ mod tests {
     fn small_chunks_parse_the_same() {
         let with_chunk = |s: &str, chunk: usize| -> Result<Vec<u32>, ParseError> {
             let d = s.as_bytes();
-            let plan = ArrayPlan::with_chunk_size(d, 0..d.len(), "nodes", chunk)?;
-            let out: Vec<std::sync::atomic::AtomicU32> = (0..plan.len).map(|_| 0.into()).collect();
-            plan.parse(
-                d,
-                1,
-                |r, _, v| {
-                    out[r].store(v, std::sync::atomic::Ordering::Relaxed);
-                    Ok(())
-                },
-                |_| {},
-            )?;
-            Ok(out.into_iter().map(|a| a.into_inner()).collect())
+            flat_values(&ArrayPlan::with_chunk_size(d, 0..d.len(), "nodes", chunk)?, d)
         };
         for s in [
             "[]",
