@@ -286,16 +286,12 @@ fn classify_in_chunks(s: &Snapshot, defs: &[InterfaceDefinition], chunk: usize) 
             let mut order: Vec<(RawKey, u32)> = Vec::new();
             let mut by_shape: FxHashMap<Vec<u32>, Option<u32>> = FxHashMap::default();
             let mut props: Vec<u32> = Vec::new();
-            // First location of a node >= base (binary search).
-            let (mut li, mut hi) = (0, nlocs);
-            while li < hi {
-                let mid = li + (hi - li) / 2;
-                if (loc_at(mid).node as usize) < base {
-                    li = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
+            // First location of a node >= base.
+            let mut li = if in_order {
+                s.locations.partition_point(|l| (l.node as usize) < base)
+            } else {
+                index.partition_point(|&i| (s.locations[i as usize].node as usize) < base)
+            };
             for (j, slot) in out.iter_mut().enumerate() {
                 let o = (base + j) as u32;
                 let ou = o as usize;
