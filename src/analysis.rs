@@ -110,7 +110,7 @@ impl Analysis {
             || Dfs::run(&g, snap_ref.root, true),
             || {
                 let t = Phase::start("shallow sizes");
-                let shallow = devtools::reattribute_shallow_sizes_of(snap_ref, &mut sizes);
+                let shallow = devtools::reattribute_shallow_sizes(snap_ref, &mut sizes);
                 t.done();
                 let t = Phase::start("interfaces");
                 let own = classes::infer_interfaces(snap_ref);

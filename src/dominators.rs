@@ -454,12 +454,6 @@ struct ChildrenCsr {
 }
 
 impl DominatorTree {
-    /// Compute on a snapshot whose self sizes are already adjusted.
-    pub fn compute(s: &Snapshot, essential: &FixedBitSet) -> DominatorTree {
-        let g = EssentialGraph { snap: s, essential };
-        Self::from_dominators(semi_nca(&g, s.root, true), s.root, &s.node_self)
-    }
-
     /// The tree and retained sizes from the immediate dominators of the essential graph rooted at `root`,
     /// with the adjusted self sizes `self_size`.
     pub fn from_dominators(doms: Dominators, root: u32, self_size: &[u32]) -> DominatorTree {

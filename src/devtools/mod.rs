@@ -155,19 +155,11 @@ pub fn page_owned(s: &Snapshot) -> FixedBitSet {
 
 /// `calculateShallowSizes`: when the snapshot has user roots, the sizes of `hidden`, `array` and native
 /// `system / ExternalStringData` nodes owned by exactly one other node (through such nodes only) are moved
-/// into that owner, unless the owner is synthetic or the root. Rewrites `s.node_self` in place.
+/// into that owner, unless the owner is synthetic or the root. Rewrites `sizes` (the self sizes, one per node
+/// of `s`) in place; they are kept outside the snapshot (`s.node_self` is not read), so that passes which do
+/// not read self sizes (the dominators' DFS) can share `s` meanwhile.
 /// Fails only if an owner's size would exceed `u32` (never seen in V8 output).
-pub fn reattribute_shallow_sizes(s: &mut Snapshot) -> Result<(), String> {
-    let mut sizes = std::mem::take(&mut s.node_self);
-    let r = reattribute_shallow_sizes_of(s, &mut sizes);
-    s.node_self = sizes;
-    r
-}
-
-/// [`reattribute_shallow_sizes`] on the self sizes `sizes` (one per node of `s`) kept outside the snapshot,
-/// so that passes which do not read self sizes (the dominators' DFS) can share `s` meanwhile. `s.node_self`
-/// is not read.
-pub fn reattribute_shallow_sizes_of(s: &Snapshot, sizes: &mut [u32]) -> Result<(), String> {
+pub fn reattribute_shallow_sizes(s: &Snapshot, sizes: &mut [u32]) -> Result<(), String> {
     if !has_user_roots(s) {
         return Ok(());
     }
