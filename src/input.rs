@@ -154,14 +154,7 @@ impl Input {
             std::thread::sleep(pause);
         }
         if mapped.map.starts_with(&GZIP_MAGIC) {
-            let t = crate::timing::Phase::start("decompress gzip");
-            let buf = read_bounded(
-                flate2::read::MultiGzDecoder::new(&mapped.map[..]),
-                path,
-                true,
-                "cannot decompress gzip",
-            )?;
-            t.done();
+            let buf = gunzip(&mapped.map, path)?;
             return Ok(Input {
                 path: path.to_path_buf(),
                 data: Data::Owned(buf),
@@ -212,17 +205,7 @@ impl Input {
     /// Wrap bytes already in memory (gzip is detected and decompressed).
     pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Input> {
         let decompressed = bytes.starts_with(&GZIP_MAGIC);
-        let bytes = if decompressed {
-            let _t = crate::timing::Phase::start("decompress gzip");
-            read_bounded(
-                flate2::read::MultiGzDecoder::new(&bytes[..]),
-                path,
-                true,
-                "cannot decompress gzip",
-            )?
-        } else {
-            bytes
-        };
+        let bytes = if decompressed { gunzip(&bytes, path)? } else { bytes };
         Ok(Input {
             path: path.to_path_buf(),
             data: Data::Owned(bytes),
@@ -268,10 +251,23 @@ impl Input {
     }
 }
 
+/// Decompress gzip `bytes` (one or more members) into memory, bounded as [`read_bounded`] bounds streams.
+fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
+    let t = crate::timing::Phase::start("decompress gzip");
+    let buf = read_bounded(
+        flate2::read::MultiGzDecoder::new(bytes),
+        path,
+        true,
+        "cannot decompress gzip",
+    )?;
+    t.done();
+    Ok(buf)
+}
+
 /// Read a stream that has no length (standard input, a pipe or device, a gzip decoder) into memory, without
 /// letting it grow without bound:
 /// - as soon as the first byte that is not JSON whitespace is not `{`, reading stops: the document cannot be a
-///   snapshot, and the scanner reports what it found there (so `/dev/zero` or `/dev/urandom` fail at once);
+///   snapshot, and the scanner reports what it found there (so `/dev/zero` fails at once);
 /// - more bytes than the memory available when the read started (`MemAvailable`, Linux) is an error naming the
 ///   offset (a gzip bomb, an endless pipe) instead of an out-of-memory kill.
 fn read_bounded(mut r: impl Read, path: &Path, decompressed: bool, what: &'static str) -> Result<Vec<u8>> {
@@ -291,33 +287,29 @@ fn read_bounded_to(
     let mut started = false;
     loop {
         let len = buf.len();
+        let error = |message: String| Error::Format {
+            path: path.to_path_buf(),
+            section: "document".into(),
+            offset: len as u64,
+            decompressed,
+            message,
+        };
         if let Some(limit) = limit {
             if len as u64 > limit {
-                return Err(Error::Format {
-                    path: path.to_path_buf(),
-                    section: "document".into(),
-                    offset: len as u64,
-                    decompressed,
-                    message: format!(
-                        "the input is larger than the memory available to hold it ({} MiB); \
-                         decompress it to a file, which heapsnap memory-maps instead",
-                        limit >> 20
-                    ),
-                });
+                return Err(error(format!(
+                    "the input is larger than the memory available to hold it ({} MiB); \
+                     decompress it to a file, which heapsnap memory-maps instead",
+                    limit >> 20
+                )));
             }
         }
         // Under an address-space limit (`ulimit -v`) the allocation can fail below `limit`: an error, not an
         // abort.
         if buf.try_reserve(CHUNK).is_err() {
-            return Err(Error::Format {
-                path: path.to_path_buf(),
-                section: "document".into(),
-                offset: len as u64,
-                decompressed,
-                message: "out of memory while reading the input; decompress it to a file, which heapsnap \
-                          memory-maps instead"
+            return Err(error(
+                "out of memory while reading the input; decompress it to a file, which heapsnap memory-maps instead"
                     .into(),
-            });
+            ));
         }
         buf.resize(len + CHUNK, 0);
         let got = loop {
