@@ -97,8 +97,8 @@ impl Analysis {
         // classification, which allocates a node-sized array, started once the semidominator pass has
         // given back that much of the predecessor CSR. (Neither side waits for anything but the other's
         // progress in pure computation, so this cannot deadlock, even with one thread or nested in another
-        // `join`: the first closure of a join always runs at once on the calling thread.) The distances are computed on first use
-        // ([`Analysis::distance`]), so that commands can run them beside their own work.
+        // `join`: the first closure of a join always runs at once on the calling thread.) The distances are
+        // computed on first use ([`Analysis::distance`]), so that commands can run them beside their own work.
         let mut sizes = std::mem::take(&mut snap.node_self);
         let snap_ref = &snap;
         let g = EssentialGraph {

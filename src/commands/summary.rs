@@ -69,12 +69,8 @@ pub fn build_summary(
     let mut rows = summary::class_rows(an, Some(&retained));
     let totals = summary::totals(an, &rows);
     let class_count = rows.len() as u64;
-    let has_retained = rows.iter().any(|r| r.retained_size.is_some());
-    let key = sort.unwrap_or(if has_retained {
-        SortKey::Retained
-    } else {
-        SortKey::Shallow
-    });
+    // Every row has its retained size: sorted by it unless asked otherwise.
+    let key = sort.unwrap_or(SortKey::Retained);
     sort_rows(&mut rows, key);
     if let Some(f) = filter {
         rows.retain(|r| f.is_match(&r.name));
