@@ -64,7 +64,7 @@ pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominator
 /// Stage 1 of [`semi_nca`]: the depth-first search (preorder numbers, DFS parents, the smallest predecessor
 /// numbered below each node, and the count of the others).
 pub struct Dfs {
-    n: usize,
+    /// Node -> preorder number ([`NONE`]: not reached); one entry per node of the graph.
     pre: Vec<u32>,
     vertex: Vec<u32>,
     // parent[p]: preorder of the DFS parent of preorder p (0, the root, for the root and adopted orphans: the
@@ -89,7 +89,6 @@ pub struct Predecessors {
     best: Vec<u32>,
     pfirst: Vec<u32>,
     psrc: Vec<u32>,
-    n: usize,
 }
 
 impl Dfs {
@@ -97,7 +96,6 @@ impl Dfs {
     pub fn run<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dfs {
         let n = g.node_count();
         let mut d = Dfs {
-            n,
             pre: vec![NONE; n],
             vertex: Vec::with_capacity(n),
             parent: Vec::with_capacity(n),
@@ -178,14 +176,13 @@ impl Dfs {
     pub fn predecessors<G: DomGraph>(self, g: &G) -> Predecessors {
         let t = Phase::start("  predecessors");
         let Dfs {
-            n,
             pre,
             vertex,
             parent,
             best,
             pcount,
         } = self;
-        let count = vertex.len();
+        let (n, count) = (pre.len(), vertex.len());
         // Predecessor CSR in preorder space over the edges u -> p with u > p != 0 between reached nodes (an
         // edge out of a reached node always ends at a reached node; edges out of unreached nodes are never
         // seen). Filled in ordinal order, which streams the edge columns; the same test as in the DFS decides.
@@ -219,7 +216,6 @@ impl Dfs {
             best,
             pfirst,
             psrc,
-            n,
         }
     }
 }
@@ -241,9 +237,9 @@ impl Predecessors {
             mut best,
             mut pfirst,
             mut psrc,
-            n,
         } = self;
-        let count = vertex.len();
+        // `ancestor` is the node -> preorder buffer: one entry per node until truncated below.
+        let (n, count) = (ancestor.len(), vertex.len());
         let t = Phase::start("  semidominators");
         // Now pfirst[i]..pfirst[i + 1] are the predecessors of preorder i numbered above i, all processed
         // before i. Until x is processed, `best[x]` is the smallest of its parent and its predecessors numbered
