@@ -16,7 +16,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use crate::error::ParseError;
-use crate::scan::show;
+use crate::scan::{show, BlockCommas};
 
 /// Target chunk size in bytes.
 const CHUNK: usize = 1 << 20;
@@ -65,6 +65,59 @@ impl ArrayPlan {
         chunk: usize,
     ) -> Result<ArrayPlan, ParseError> {
         Self::plan(d, range, section, chunk.max(1), &|_| {})
+    }
+
+    /// The plan of the array `d[range]` from the commas the section scan counted block by block
+    /// ([`crate::scan::Sections::commas`]): no pass over the array. Chunk `k` runs from just after the first
+    /// comma of block `k` (the body's start for the first) to just after the first comma of block `k + 1`, so
+    /// it holds block `k`'s commas, less the one before its start, plus the one at its end. `None` when a block
+    /// other than the first holds no comma (long runs of white space), or the blocks do not tile the body:
+    /// then [`ArrayPlan::new`] counts again.
+    pub fn from_commas(d: &[u8], range: Range<usize>, section: &str, blocks: &[BlockCommas]) -> Option<ArrayPlan> {
+        if range.len() < 2 || d[range.start] != b'[' || d[range.end - 1] != b']' {
+            return None;
+        }
+        let body = range.start + 1..range.end - 1;
+        if body.is_empty() {
+            return Some(ArrayPlan {
+                section: section.to_string(),
+                chunks: Vec::new(),
+                first: Vec::new(),
+                len: 0,
+                empty: true,
+            });
+        }
+        if blocks.first()?.start != body.start
+            || blocks.windows(2).any(|w| w[0].start >= w[1].start)
+            || blocks.last()?.start > body.end
+        {
+            return None;
+        }
+        let k = blocks.len();
+        let mut starts = Vec::with_capacity(k + 1);
+        starts.push(body.start);
+        for b in &blocks[1..] {
+            starts.push(b.first? + 1);
+        }
+        starts.push(body.end);
+        if starts.windows(2).any(|w| w[0] >= w[1]) {
+            return None;
+        }
+        let chunks: Vec<Range<usize>> = starts.windows(2).map(|w| w[0]..w[1]).collect();
+        let mut first = Vec::with_capacity(k);
+        let mut total = 0usize;
+        for (j, b) in blocks.iter().enumerate() {
+            first.push(total);
+            total += b.count - usize::from(j > 0) + usize::from(j + 1 < k);
+        }
+        let empty = total == 0 && d[body].iter().all(|&b| is_ws(b));
+        Some(ArrayPlan {
+            section: section.to_string(),
+            chunks,
+            first,
+            len: if empty { 0 } else { total + 1 },
+            empty,
+        })
     }
 
     fn plan(
@@ -424,6 +477,71 @@ mod tests {
 
     fn flat(s: &str) -> Result<Vec<u32>, ParseError> {
         parse_flat(s.as_bytes(), 0..s.len(), "nodes")
+    }
+
+    /// The plan made from the scan's comma counts of `doc`'s `nodes` (if it can be made) and its values.
+    fn plan_from_scan(doc: &str) -> (Option<ArrayPlan>, Result<Vec<u32>, ParseError>) {
+        let d = doc.as_bytes();
+        let sections = crate::scan::scan(d).unwrap();
+        let r = sections.get("nodes").unwrap();
+        let plan = ArrayPlan::from_commas(d, r, "nodes", sections.commas("nodes").unwrap());
+        let values = plan.as_ref().map(|p| flat_values(p, d));
+        (
+            plan,
+            values.unwrap_or_else(|| parse_flat(d, sections.get("nodes").unwrap(), "nodes")),
+        )
+    }
+
+    #[test]
+    fn plans_from_the_scan_counts_equal_a_plan_of_their_own() {
+        // Arrays of 0 to 5 scan blocks (1 MiB each), both layouts, numbers of 1 to 10 digits, so block starts
+        // fall inside numbers, on commas and on line breaks.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for (values, sep) in [
+            (0usize, ","),
+            (1, ","),
+            (7, "\n,"),
+            (300_000, ","),
+            (600_000, "\n,"),
+            (900_000, ","),
+        ] {
+            let mut body = String::new();
+            let mut want = Vec::with_capacity(values);
+            for k in 0..values {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let v = (x >> (x % 32)) as u32;
+                if k > 0 {
+                    body.push_str(if k % 7 == 0 { sep } else { "," });
+                }
+                body.push_str(&v.to_string());
+                want.push(v);
+            }
+            let doc = format!("{{\"nodes\":[{body}],\"strings\":[]}}");
+            let (plan, got) = plan_from_scan(&doc);
+            let plan = plan.expect("every block holds a comma");
+            assert_eq!(plan.len, values);
+            assert_eq!(got.unwrap(), want, "{values} values");
+            let own = ArrayPlan::new(doc.as_bytes(), 9..doc.len() - 14, "nodes").unwrap();
+            assert_eq!(own.len, plan.len);
+            if values > 300_000 {
+                assert!(plan.chunks.len() > 1, "more than one block");
+            }
+        }
+        // White space only, and a block without any comma: the plan is made by counting again, same values.
+        assert_eq!(plan_from_scan("{\"nodes\":[ \n ]}").1.unwrap(), Vec::<u32>::new());
+        let spaces = " ".repeat(3 << 20);
+        let (plan, got) = plan_from_scan(&format!("{{\"nodes\":[1,2,{spaces}3,4]}}"));
+        assert!(plan.is_none());
+        assert_eq!(got.unwrap(), vec![1, 2, 3, 4]);
+        // Errors keep their offsets: a bad byte in the third block.
+        let mut body = vec!["12345"; 600_000].join(",");
+        body.replace_range(2_500_000..2_500_001, "x");
+        let doc = format!("{{\"nodes\":[{body}]}}");
+        let (plan, got) = plan_from_scan(&doc);
+        assert!(plan.is_some());
+        assert_eq!(got.unwrap_err().offset, 10 + 2_500_000);
     }
 
     #[test]

@@ -22,12 +22,31 @@ use crate::error::ParseError;
 pub struct Sections {
     /// Every member, in file order: (name, value range).
     pub members: Vec<(String, Range<usize>)>,
+    /// The commas of each numeric array, counted block by block while its `]` was searched for (the number
+    /// parser's plan is made from them, without another pass over the array).
+    pub commas: Vec<(String, Vec<BlockCommas>)>,
+}
+
+/// The commas of one block of a numeric array's body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockCommas {
+    /// The block's first byte.
+    pub start: usize,
+    /// Position of the block's first comma.
+    pub first: Option<usize>,
+    /// Number of commas in the block.
+    pub count: usize,
 }
 
 /// Members whose value is a flat array of non-negative integers.
 const NUMERIC: &[&str] = &["nodes", "edges", "locations", "samples", "trace_function_infos"];
 
 impl Sections {
+    /// The comma counts of numeric member `name`, if it was scanned as one.
+    pub fn commas(&self, name: &str) -> Option<&[BlockCommas]> {
+        self.commas.iter().find(|(n, _)| n == name).map(|(_, c)| c.as_slice())
+    }
+
     /// The value range of member `name`, if present.
     pub fn get(&self, name: &str) -> Option<Range<usize>> {
         self.members.iter().find(|(n, _)| n == name).map(|(_, r)| r.clone())
@@ -95,7 +114,7 @@ pub fn scan_releasing(d: &[u8], release: &(dyn Fn(Range<usize>) + Sync)) -> Resu
         value_section: None,
         release: Some(release),
     };
-    let (members, end) = obj.members(d, i)?;
+    let (members, end, commas) = obj.members_counted(d, i)?;
     let rest = skip_ws(d, end);
     if rest < d.len() && d[rest] != 0 {
         return Err(ParseError::new(
@@ -107,7 +126,7 @@ pub fn scan_releasing(d: &[u8], release: &(dyn Fn(Range<usize>) + Sync)) -> Resu
     if rest < d.len() {
         return Err(ParseError::new(doc, rest as u64, "NUL byte after the top-level object"));
     }
-    Ok(Sections { members })
+    Ok(Sections { members, commas })
 }
 
 /// An object's members in file order: (name, value range).
@@ -131,7 +150,18 @@ impl Object<'_> {
     /// The members of the object whose `{` is `d[open]`, in order, with their value ranges (absolute in `d`), and
     /// the index just past the closing `}`. A member name appearing twice is an error.
     pub(crate) fn members(&self, d: &[u8], open: usize) -> Result<(Members, usize), ParseError> {
+        self.members_counted(d, open).map(|(m, end, _)| (m, end))
+    }
+
+    /// [`Object::members`], with the comma counts of the numeric members.
+    #[allow(clippy::type_complexity)]
+    fn members_counted(
+        &self,
+        d: &[u8],
+        open: usize,
+    ) -> Result<(Members, usize, Vec<(String, Vec<BlockCommas>)>), ParseError> {
         let sec = self.section;
+        let mut commas = Vec::new();
         let not_closed = |at: usize| {
             ParseError::new(
                 sec,
@@ -150,7 +180,7 @@ impl Object<'_> {
                 return Err(not_closed(i));
             }
             if d[i] == b'}' && out.is_empty() {
-                return Ok((out, i + 1));
+                return Ok((out, i + 1, commas));
             }
             if d[i] != b'"' {
                 let msg = if d[i] == b'}' {
@@ -178,7 +208,10 @@ impl Object<'_> {
             i = skip_ws(d, i + 1);
             let start = i;
             let end = if self.numeric.contains(&key.as_str()) && d.get(i) == Some(&b'[') {
-                skip_numeric(d, i, self.release).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
+                let (end, blocks) =
+                    skip_numeric(d, i, self.release).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?;
+                commas.push((key.clone(), blocks));
+                end
             } else {
                 skip_value(d, i, self.release).map_err(|(off, msg)| ParseError::new(&vsec, off as u64, msg))?
             };
@@ -193,7 +226,7 @@ impl Object<'_> {
             i = skip_ws(d, end);
             match d.get(i) {
                 Some(b',') => i += 1,
-                Some(b'}') => return Ok((out, i + 1)),
+                Some(b'}') => return Ok((out, i + 1, commas)),
                 Some(&b) => {
                     return Err(ParseError::new(
                         sec,
@@ -207,14 +240,28 @@ impl Object<'_> {
     }
 }
 
-/// `d[i]` is the `[` of a flat numeric array: return the index just past its `]`. Only `]`, `"` and `[` are
-/// searched for (SIMD); the last two cannot appear in a numeric array and mean its `]` is missing (the next
-/// member's name follows) or that it nests. The numbers themselves are checked later by the number parser.
-/// The search goes in blocks; each block searched without a match is handed to `release`.
-fn skip_numeric(d: &[u8], i: usize, release: Option<&(dyn Fn(Range<usize>) + Sync)>) -> Result<usize, (usize, String)> {
+/// `d[i]` is the `[` of a flat numeric array: return the index just past its `]`, and the commas of the body
+/// block by block. Only `]`, `"` and `[` are searched for (SIMD); the last two cannot appear in a numeric array
+/// and mean its `]` is missing (the next member's name follows) or that it nests. The numbers themselves are
+/// checked later by the number parser. The search goes in blocks, each also counting its commas while in cache;
+/// each block searched without a match is handed to `release`.
+fn skip_numeric(
+    d: &[u8],
+    i: usize,
+    release: Option<&(dyn Fn(Range<usize>) + Sync)>,
+) -> Result<(usize, Vec<BlockCommas>), (usize, String)> {
     // Waves of blocks searched in parallel; the first block (in file order) with a match decides.
     const BLOCK: usize = 1 << 20;
     const WAVE: usize = 32;
+    let count = |r: Range<usize>| {
+        let b = &d[r.clone()];
+        BlockCommas {
+            start: r.start,
+            first: memchr::memchr(b',', b).map(|p| r.start + p),
+            count: memchr::memchr_iter(b',', b).count(),
+        }
+    };
+    let mut blocks_seen: Vec<BlockCommas> = Vec::new();
     let mut from = i + 1;
     let found = loop {
         let blocks: Vec<Range<usize>> = (0..WAVE)
@@ -224,23 +271,32 @@ fn skip_numeric(d: &[u8], i: usize, release: Option<&(dyn Fn(Range<usize>) + Syn
         let Some(to) = blocks.last().map(|b| b.end) else {
             break None;
         };
-        let hits: Vec<Option<usize>> = blocks
+        let hits: Vec<(Option<usize>, BlockCommas)> = blocks
             .par_iter()
             .map(|b| {
                 let hit = memchr::memchr3(b']', b'"', b'[', &d[b.clone()]).map(|p| b.start + p);
+                let commas = count(b.start..hit.unwrap_or(b.end));
                 if let (None, Some(r)) = (hit, release) {
                     r(b.clone());
                 }
-                hit
+                (hit, commas)
             })
             .collect();
-        if let Some(p) = hits.into_iter().flatten().next() {
+        let mut hit = None;
+        for (h, c) in hits {
+            blocks_seen.push(c);
+            if h.is_some() {
+                hit = h;
+                break;
+            }
+        }
+        if let Some(p) = hit {
             break Some(p - (i + 1));
         }
         from = to;
     };
     match found {
-        Some(p) if d[i + 1 + p] == b']' => Ok(i + 1 + p + 1),
+        Some(p) if d[i + 1 + p] == b']' => Ok((i + 1 + p + 1, blocks_seen)),
         Some(p) => Err((
             i + 1 + p,
             format!(

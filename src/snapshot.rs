@@ -283,10 +283,13 @@ impl Snapshot {
         let sr = sections.require("strings", d.len())?;
 
         let t = Phase::start("plan arrays");
-        let (node_plan, edge_plan) = rayon::join(
-            || ArrayPlan::new_releasing(d, nr.clone(), "nodes", &release),
-            || ArrayPlan::new_releasing(d, er.clone(), "edges", &release),
-        );
+        // From the commas the scan counted; counted again only where that cannot be used.
+        let plan = |r: &Range<usize>, name: &str| match sections.commas(name) {
+            Some(blocks) => ArrayPlan::from_commas(d, r.clone(), name, blocks)
+                .map_or_else(|| ArrayPlan::new_releasing(d, r.clone(), name, &release), Ok),
+            None => ArrayPlan::new_releasing(d, r.clone(), name, &release),
+        };
+        let (node_plan, edge_plan) = rayon::join(|| plan(&nr, "nodes"), || plan(&er, "edges"));
         let (node_plan, edge_plan) = (node_plan?, edge_plan?);
         t.done();
         let nf = header.node_field_count;
