@@ -1,10 +1,11 @@
 //! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time. DevTools'
 //! order (`HeapSnapshot.initialize()`) is kept where one pass depends on another; independent passes run
 //! side by side (`rayon::join`), one per core: detachedness -> (WeakMap edges || page-owned flags) ->
-//! essential edges -> (dominators' DFS || shallow-size reattribution, interface definitions) -> predecessor
-//! CSR (alone: the peak of memory use) -> (semidominators, NCA || classes) -> retained sizes. The distances
-//! ([`Analysis::distance`]) and the reverse CSR of retainers ([`Analysis::retainers`]) are computed when a
-//! command first asks, so a command can run them beside its own work (and one that needs none skips them).
+//! (essential edges, dominators' DFS || distances, shallow-size reattribution, interface definitions) ->
+//! predecessor CSR (alone: the peak of memory use) -> (semidominators, NCA || classes) -> retained sizes. The
+//! distances are computed there for the commands that print them ([`Analysis::with_interfaces`]), else on
+//! first use ([`Analysis::distance`]); the reverse CSR of retainers ([`Analysis::retainers`]) when a command
+//! first asks, so a command can run it beside its own work (and one that needs none skips it).
 //!
 //! After [`Analysis::new`], `snap.node_self` holds DevTools' **adjusted** self sizes (the Memory panel's
 //! "Shallow Size"), and detached native nodes are renamed `Detached …`; every later number uses them.
@@ -21,6 +22,13 @@ use crate::graph::{Graph, Retainers};
 use crate::snapshot::Snapshot;
 use crate::timing::Phase;
 
+fn timed_distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> devtools::Distances {
+    let t = Phase::start("distances");
+    let d = devtools::distances(s, weakmaps);
+    t.done();
+    d
+}
+
 /// A snapshot with DevTools' derived data.
 #[derive(Debug)]
 pub struct Analysis {
@@ -33,7 +41,7 @@ pub struct Analysis {
     /// Page-owned flags.
     pub page_owned: FixedBitSet,
     /// Distance per node, computed on first use: [`Analysis::distance`].
-    distance: OnceLock<Vec<i32>>,
+    distance: OnceLock<devtools::Distances>,
     /// WeakMap pair edge names.
     pub weakmaps: WeakMapEdges,
     /// Interface definitions inferred from this snapshot.
@@ -49,15 +57,22 @@ pub struct Analysis {
 impl Analysis {
     /// Run every load-time pass. `interfaces`: definitions to classify with (DevTools' Comparison view
     /// classifies the base snapshot with the other one's); `None` infers them from this snapshot.
+    /// The distances are computed during the load, beside the dominators.
     pub fn with_interfaces(snap: Snapshot, interfaces: Option<&[InterfaceDefinition]>) -> Result<Analysis> {
-        Self::build(snap, Some(interfaces))
+        Self::build(snap, Some(interfaces), true)
+    }
+
+    /// [`Analysis::with_interfaces`] with the snapshot's own definitions, leaving the distances to their first
+    /// use (for commands that may not need them).
+    pub fn without_distances(snap: Snapshot) -> Result<Analysis> {
+        Self::build(snap, Some(None), false)
     }
 
     /// Every load-time pass but the classification, which [`Analysis::classify`] does later: for a series of
     /// snapshots loaded side by side, whose earlier ones are classified with the last one's definitions.
     /// Until then `classes` is empty.
     pub fn unclassified(snap: Snapshot) -> Result<Analysis> {
-        Self::build(snap, None)
+        Self::build(snap, None, false)
     }
 
     /// Classify with `interfaces` (`None`: this snapshot's own definitions).
@@ -68,7 +83,12 @@ impl Analysis {
     }
 
     /// `classify`: `Some(interfaces)` to classify (with `interfaces`, or the snapshot's own), `None` not to.
-    fn build(mut snap: Snapshot, classify: Option<Option<&[InterfaceDefinition]>>) -> Result<Analysis> {
+    /// `distances`: compute the distances during the load (beside the dominators) rather than on first use.
+    fn build(
+        mut snap: Snapshot,
+        classify: Option<Option<&[InterfaceDefinition]>>,
+        distances: bool,
+    ) -> Result<Analysis> {
         let t = Phase::start("detachedness");
         let detachedness = devtools::propagate_detachedness(&mut snap);
         t.done();
@@ -87,37 +107,49 @@ impl Analysis {
                 p
             },
         );
-        let t = Phase::start("essential edges");
-        let essential = dominators::essential_edges(&snap, &page_owned, &weakmaps);
-        t.done();
         // The dominators run in three sequential stages, the longest passes of all; each of the two cores
-        // gets other work beside them. Beside the DFS: the shallow-size reattribution (on the self sizes
-        // taken out of the snapshot, which the DFS never reads) and the interface inference. Beside nothing:
-        // the predecessor CSR, the peak of memory use. Beside the semidominator and NCA passes: the
-        // classification, which allocates a node-sized array, started once the semidominator pass has
+        // gets other work beside them. Beside the essential edges and the DFS: the distances (if wanted: a BFS
+        // whose one byte per node is then held through the memory peak), the shallow-size reattribution (on
+        // the self sizes taken out of the snapshot, which the DFS never reads) and the interface inference.
+        // Beside nothing: the predecessor CSR, the peak of memory use. Beside the semidominator and NCA passes:
+        // the classification, which allocates a node-sized array, started once the semidominator pass has
         // given back that much of the predecessor CSR. (Neither side waits for anything but the other's
         // progress in pure computation, so this cannot deadlock, even with one thread or nested in another
-        // `join`: the first closure of a join always runs at once on the calling thread.) The distances are
-        // computed on first use ([`Analysis::distance`]), so that commands can run them beside their own work.
+        // `join`: the first closure of a join always runs at once on the calling thread.)
         let mut sizes = std::mem::take(&mut snap.node_self);
         let snap_ref = &snap;
-        let g = EssentialGraph {
-            snap: snap_ref,
-            essential: &essential,
-        };
+        let weakmaps_ref = &weakmaps;
         let t = Phase::start("dominators");
-        let (dfs, (shallow, own)) = rayon::join(
-            || Dfs::run(&g, snap_ref.root, true),
+        let ((essential, dfs), (distance, shallow, own)) = rayon::join(
             || {
+                let t = Phase::start("essential edges");
+                let essential = dominators::essential_edges(snap_ref, &page_owned, weakmaps_ref);
+                t.done();
+                let g = EssentialGraph {
+                    snap: snap_ref,
+                    essential: &essential,
+                };
+                let dfs = Dfs::run(&g, snap_ref.root, true);
+                (essential, dfs)
+            },
+            || {
+                let distance = OnceLock::new();
+                if distances {
+                    distance.get_or_init(|| timed_distances(snap_ref, weakmaps_ref));
+                }
                 let t = Phase::start("shallow sizes");
                 let shallow = devtools::reattribute_shallow_sizes(snap_ref, &mut sizes);
                 t.done();
                 let t = Phase::start("interfaces");
                 let own = classes::infer_interfaces(snap_ref);
                 t.done();
-                (shallow, own)
+                (distance, shallow, own)
             },
         );
+        let g = EssentialGraph {
+            snap: snap_ref,
+            essential: &essential,
+        };
         shallow.map_err(Error::Request)?;
         let preds = dfs.predecessors(&g);
         // The classification starts once the semidominator pass has given back as much memory as the class
@@ -155,7 +187,7 @@ impl Analysis {
             retainers: OnceLock::new(),
             detachedness,
             page_owned,
-            distance: OnceLock::new(),
+            distance,
             weakmaps,
             interfaces: own,
             classes: classes.unwrap_or_default(),
@@ -166,13 +198,9 @@ impl Analysis {
 
     /// Distance of every node from the roots ([`devtools::NO_DISTANCE`] when unreachable), computed on first
     /// call (a sequential BFS: call it beside other work where there is some).
-    pub fn distance(&self) -> &[i32] {
-        self.distance.get_or_init(|| {
-            let t = Phase::start("distances");
-            let d = devtools::distances(&self.snap, &self.weakmaps);
-            t.done();
-            d
-        })
+    pub fn distance(&self) -> &devtools::Distances {
+        self.distance
+            .get_or_init(|| timed_distances(&self.snap, &self.weakmaps))
     }
 
     /// Run every load-time pass with this snapshot's own interface definitions.

@@ -64,6 +64,13 @@ pub fn load(path: &std::path::Path) -> Result<Analysis> {
     load_with(path, None)
 }
 
+/// Load and analyse a snapshot, leaving the distances to their first use ([`Analysis::without_distances`]).
+/// Errors name the file.
+pub fn load_without_distances(path: &std::path::Path) -> Result<Analysis> {
+    let snap = Snapshot::open(path)?;
+    Analysis::without_distances(snap).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 /// Load and analyse a snapshot, all but the classification ([`Analysis::unclassified`]). Errors name the file.
 pub fn load_unclassified(path: &std::path::Path) -> Result<Analysis> {
     let snap = Snapshot::open(path)?;

@@ -56,14 +56,22 @@ pub fn build_summary(
     limit: Option<usize>,
     filter: Option<&Regex>,
 ) -> SummaryReport {
-    // The distances (a sequential BFS) on one core; the Statistics view, then the per-class retained sizes (a
-    // walk of the dominator tree, whose children CSR is allocated after the Statistics view's bitsets are
-    // freed) on the other. The rows need all three.
-    let (_, (statistics, retained)) = rayon::join(
-        || an.distance(),
+    // The per-class retained sizes (a sequential walk of the dominator tree) on one core, the Statistics view
+    // (parallel passes over the nodes and edges) on the other; the distances (the rows' distance column) first,
+    // if the load has not computed them.
+    an.distance();
+    let (retained, statistics) = rayon::join(
         || {
+            let t = crate::timing::Phase::start("class retained");
+            let retained = an.class_retained();
+            t.done();
+            retained
+        },
+        || {
+            let t = crate::timing::Phase::start("statistics");
             let statistics = summary::statistics(an);
-            (statistics, an.class_retained())
+            t.done();
+            statistics
         },
     );
     let mut rows = summary::class_rows(an, Some(&retained));

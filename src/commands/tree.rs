@@ -51,7 +51,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 
 /// `heapsnap tree`.
 pub fn run(a: TreeArgs, out: &mut dyn Write) -> Result<Outcome> {
-    let an = crate::app::load(&a.file)?;
+    let an = crate::app::load_without_distances(&a.file)?;
     let t = crate::timing::Phase::start("tree report");
     let start = match a.id {
         Some(id) => find_id(&an, id)?,

@@ -287,13 +287,87 @@ impl WeakMapEdges {
     }
 }
 
+/// Distances of every node, one byte each: [`NO_DISTANCE`], 0..=126 and `BASE_SYSTEM_DISTANCE` + 0..=126 have a
+/// code of their own; the rare others are kept in a side table. A quarter of an `i32` column, so that the
+/// distances can be computed early and held through the dominators' memory peak. Indexing yields the `i32`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Distances {
+    code: Vec<u8>,
+    escaped: rustc_hash::FxHashMap<u32, i32>,
+}
+
+/// Code of a distance kept in the side table.
+const ESCAPED: u8 = 255;
+/// Code -> distance (the entry of [`ESCAPED`] is never read).
+static DECODE: [i32; 256] = {
+    let mut t = [NO_DISTANCE; 256];
+    let mut c = 1;
+    while c < 255 {
+        t[c] = if c < 128 {
+            c as i32 - 1
+        } else {
+            BASE_SYSTEM_DISTANCE + (c as i32 - 128)
+        };
+        c += 1;
+    }
+    t
+};
+
+impl Distances {
+    fn unreached(n: usize) -> Distances {
+        Distances {
+            code: vec![0; n],
+            escaped: Default::default(),
+        }
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.code.len()
+    }
+
+    /// True for a snapshot without nodes.
+    pub fn is_empty(&self) -> bool {
+        self.code.is_empty()
+    }
+
+    #[inline]
+    fn reached(&self, v: u32) -> bool {
+        self.code[v as usize] != 0
+    }
+
+    #[inline]
+    fn set(&mut self, v: u32, d: i32) {
+        let c = if (0..=126).contains(&d) {
+            d + 1
+        } else if (BASE_SYSTEM_DISTANCE..=BASE_SYSTEM_DISTANCE + 126).contains(&d) {
+            d - BASE_SYSTEM_DISTANCE + 128
+        } else {
+            self.escaped.insert(v, d);
+            ESCAPED as i32
+        };
+        self.code[v as usize] = c as u8;
+    }
+}
+
+impl std::ops::Index<usize> for Distances {
+    type Output = i32;
+    #[inline]
+    fn index(&self, v: usize) -> &i32 {
+        match self.code[v] {
+            ESCAPED => &self.escaped[&(v as u32)],
+            c => &DECODE[c as usize],
+        }
+    }
+}
+
 /// `calculateDistances` (base class + the JS filter): BFS over non-weak edges, first from the user roots at
 /// distance 1, then from the root (distance `BASE_SYSTEM_DISTANCE` if there are user roots, else 0).
 /// The filter skips `sloppy_function_map` of native contexts, some `(map descriptors)` slots, and the first
 /// seen edge of each WeakMap pair (state shared by both passes). Unreached nodes get [`NO_DISTANCE`].
-pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Vec<i32> {
+pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Distances {
     let n = s.node_count();
-    let mut dist = vec![NO_DISTANCE; n];
+    let mut dist = Distances::unreached(n);
     let mut pending: rustc_hash::FxHashSet<u32> = rustc_hash::FxHashSet::default();
     let native_context = s.string_ids(b"system / NativeContext");
     let map_descriptors = s.string_ids(b"(map descriptors)");
@@ -326,7 +400,7 @@ pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Vec<i32> {
     };
     // A ring buffer: it holds the BFS frontier, not every node reached.
     let mut queue: VecDeque<u32> = VecDeque::new();
-    let mut bfs = |queue: &mut VecDeque<u32>, dist: &mut [i32]| {
+    let mut bfs = |queue: &mut VecDeque<u32>, dist: &mut Distances| {
         while let Some(o) = queue.pop_front() {
             let d = dist[o as usize] + 1;
             for e in s.edges(o) {
@@ -334,13 +408,13 @@ pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Vec<i32> {
                     continue;
                 }
                 let c = s.edge_to(e);
-                if dist[c as usize] != NO_DISTANCE {
+                if dist.reached(c) {
                     continue;
                 }
                 if !filter(o, e) {
                     continue;
                 }
-                dist[c as usize] = d;
+                dist.set(c, d);
                 queue.push_back(c);
             }
         }
@@ -348,13 +422,13 @@ pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Vec<i32> {
     for e in s.edges(s.root) {
         let c = s.edge_to(e);
         if is_user_root(s, c) {
-            dist[c as usize] = 1;
+            dist.set(c, 1);
             queue.push_back(c);
         }
     }
     let any = !queue.is_empty();
     bfs(&mut queue, &mut dist);
-    dist[s.root as usize] = if any { BASE_SYSTEM_DISTANCE } else { 0 };
+    dist.set(s.root, if any { BASE_SYSTEM_DISTANCE } else { 0 });
     queue.push_back(s.root);
     bfs(&mut queue, &mut dist);
     dist
