@@ -20,6 +20,7 @@ use crate::dominators::{self, Dfs, DominatorTree, EssentialGraph};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Retainers};
 use crate::snapshot::Snapshot;
+use crate::summary;
 use crate::timing::Phase;
 
 fn timed_distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> devtools::Distances {
@@ -52,6 +53,17 @@ pub struct Analysis {
     pub essential: FixedBitSet,
     /// The dominator tree and retained sizes.
     pub dom: DominatorTree,
+    /// The Statistics view's node sums, when the load computed them ([`Analysis::for_summary`]).
+    pub statistic_sums: Option<summary::StatisticSums>,
+}
+
+/// The optional passes of a load.
+#[derive(Debug, Clone, Copy)]
+struct Extras {
+    /// The distances, beside the dominators' DFS (else on first use).
+    distances: bool,
+    /// The Statistics view's sums, beside the semidominator pass.
+    statistics: bool,
 }
 
 impl Analysis {
@@ -59,20 +71,42 @@ impl Analysis {
     /// classifies the base snapshot with the other one's); `None` infers them from this snapshot.
     /// The distances are computed during the load, beside the dominators.
     pub fn with_interfaces(snap: Snapshot, interfaces: Option<&[InterfaceDefinition]>) -> Result<Analysis> {
-        Self::build(snap, Some(interfaces), true)
+        let extras = Extras {
+            distances: true,
+            statistics: false,
+        };
+        Self::build(snap, Some(interfaces), extras)
+    }
+
+    /// [`Analysis::with_interfaces`] with the snapshot's own definitions, plus the Statistics view's sums
+    /// ([`summary::statistics`] then needs no pass of its own), computed beside the semidominator pass.
+    pub fn for_summary(snap: Snapshot) -> Result<Analysis> {
+        let extras = Extras {
+            distances: true,
+            statistics: true,
+        };
+        Self::build(snap, Some(None), extras)
     }
 
     /// [`Analysis::with_interfaces`] with the snapshot's own definitions, leaving the distances to their first
     /// use (for commands that may not need them).
     pub fn without_distances(snap: Snapshot) -> Result<Analysis> {
-        Self::build(snap, Some(None), false)
+        let extras = Extras {
+            distances: false,
+            statistics: false,
+        };
+        Self::build(snap, Some(None), extras)
     }
 
     /// Every load-time pass but the classification, which [`Analysis::classify`] does later: for a series of
     /// snapshots loaded side by side, whose earlier ones are classified with the last one's definitions.
     /// Until then `classes` is empty.
     pub fn unclassified(snap: Snapshot) -> Result<Analysis> {
-        Self::build(snap, None, false)
+        let extras = Extras {
+            distances: false,
+            statistics: false,
+        };
+        Self::build(snap, None, extras)
     }
 
     /// Classify with `interfaces` (`None`: this snapshot's own definitions).
@@ -83,12 +117,8 @@ impl Analysis {
     }
 
     /// `classify`: `Some(interfaces)` to classify (with `interfaces`, or the snapshot's own), `None` not to.
-    /// `distances`: compute the distances during the load (beside the dominators) rather than on first use.
-    fn build(
-        mut snap: Snapshot,
-        classify: Option<Option<&[InterfaceDefinition]>>,
-        distances: bool,
-    ) -> Result<Analysis> {
+    /// `extras`: the optional passes to run during the load.
+    fn build(mut snap: Snapshot, classify: Option<Option<&[InterfaceDefinition]>>, extras: Extras) -> Result<Analysis> {
         let t = Phase::start("detachedness");
         let detachedness = devtools::propagate_detachedness(&mut snap);
         t.done();
@@ -134,7 +164,7 @@ impl Analysis {
             },
             || {
                 let distance = OnceLock::new();
-                if distances {
+                if extras.distances {
                     distance.get_or_init(|| timed_distances(snap_ref, weakmaps_ref));
                 }
                 let t = Phase::start("shallow sizes");
@@ -146,40 +176,54 @@ impl Analysis {
                 (distance, shallow, own)
             },
         );
+        shallow.map_err(Error::Request)?;
+        // The adjusted self sizes go back into the snapshot (the Statistics view's sums read them).
+        snap.node_self = sizes;
+        let snap_ref = &snap;
         let g = EssentialGraph {
             snap: snap_ref,
             essential: &essential,
         };
-        shallow.map_err(Error::Request)?;
         let preds = dfs.predecessors(&g);
-        // The classification starts once the semidominator pass has given back as much memory as the class
-        // column takes, and 16 MiB more (or has ended), so the two together stay under the peak of the
-        // predecessor CSR.
+        // Beside the semidominator pass, which gives back the predecessor CSR as it goes, and so that the two
+        // sides together stay under the CSR's peak: the Statistics view's sums (bitsets of one bit per node, a
+        // few of them at a time), once 16 MiB are given back, then the classification, once as much as the
+        // class column takes and 16 MiB more are (or the pass has ended).
         let (ready, wait) = std::sync::mpsc::channel::<()>();
         let own_ref = &own;
-        let needed = snap_ref.node_count() * std::mem::size_of::<u32>() + (16 << 20);
-        let (doms, classes) = rayon::join(
+        let thresholds = [
+            16 << 20,
+            snap_ref.node_count() * std::mem::size_of::<u32>() + (16 << 20),
+        ];
+        let (doms, (statistic_sums, classes)) = rayon::join(
             move || {
-                let mut ready = Some(ready);
+                let mut reached = 0;
                 preds.solve_reporting(&mut |freed| {
-                    if freed >= needed {
-                        if let Some(r) = ready.take() {
-                            let _ = r.send(());
-                        }
+                    while reached < thresholds.len() && freed >= thresholds[reached] {
+                        let _ = ready.send(());
+                        reached += 1;
                     }
                 })
-                // `ready` is dropped here at the latest, which also ends the wait.
+                // `ready` is dropped here at the latest, which also ends the waits.
             },
             move || {
-                let interfaces = classify?;
                 let _ = wait.recv();
-                let t = Phase::start("classes");
-                let classes = classes::classify(snap_ref, interfaces.unwrap_or(own_ref));
-                t.done();
-                Some(classes)
+                let sums = extras.statistics.then(|| {
+                    let t = Phase::start("statistics");
+                    let sums = summary::statistic_sums(snap_ref);
+                    t.done();
+                    sums
+                });
+                let _ = wait.recv();
+                let classes = classify.map(|interfaces| {
+                    let t = Phase::start("classes");
+                    let classes = classes::classify(snap_ref, interfaces.unwrap_or(own_ref));
+                    t.done();
+                    classes
+                });
+                (sums, classes)
             },
         );
-        snap.node_self = sizes;
         let dom = DominatorTree::from_dominators(doms, snap.root, &snap.node_self);
         t.done();
         Ok(Analysis {
@@ -193,6 +237,7 @@ impl Analysis {
             classes: classes.unwrap_or_default(),
             essential,
             dom,
+            statistic_sums,
         })
     }
 

@@ -64,6 +64,12 @@ pub fn load(path: &std::path::Path) -> Result<Analysis> {
     load_with(path, None)
 }
 
+/// Load and analyse a snapshot for `summary` ([`Analysis::for_summary`]). Errors name the file.
+pub fn load_for_summary(path: &std::path::Path) -> Result<Analysis> {
+    let snap = Snapshot::open(path)?;
+    Analysis::for_summary(snap).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 /// Load and analyse a snapshot, leaving the distances to their first use ([`Analysis::without_distances`]).
 /// Errors name the file.
 pub fn load_without_distances(path: &std::path::Path) -> Result<Analysis> {

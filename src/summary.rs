@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::Analysis;
 use crate::header::NodeKind;
+use crate::snapshot::Snapshot;
 
 /// JSON schema version of every report.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -139,11 +140,16 @@ pub fn totals(a: &Analysis, rows: &[ClassRow]) -> Totals {
     }
 }
 
-/// `calculateStatistics` + the UI's pie. Two parallel passes over the nodes and one over the edges.
-pub fn statistics(a: &Analysis) -> Statistics {
-    let s = &a.snap;
+/// The sums of the Statistics view over the nodes (adjusted self sizes), before the totals that need the
+/// dominators: native, typed-array backing stores, code, strings, JS arrays, system.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatisticSums([u64; 6]);
+
+/// `calculateStatistics`: the node sums. Two parallel passes over the nodes and one over the edges.
+/// `s.node_self` must hold the adjusted self sizes.
+pub fn statistic_sums(s: &Snapshot) -> StatisticSums {
     let array = s.string_ids(b"Array");
-    let elements = ElementsRetainers::new(a, &array);
+    let elements = ElementsRetainers::new(s, &array);
     let buffer_data = s.string_ids(b"system / JSArrayBufferData");
     // (native, typed, code, strings, arrays, system)
     type Sums = [u64; 6];
@@ -153,7 +159,7 @@ pub fn statistics(a: &Analysis) -> Statistics {
         }
         x
     };
-    let [native, typed, code, strings, arrays, system] = (0..s.node_count() as u32)
+    let sums = (0..s.node_count() as u32)
         .into_par_iter()
         .with_min_len(1 << 16)
         .fold(
@@ -170,13 +176,22 @@ pub fn statistics(a: &Analysis) -> Statistics {
                     }
                     NodeKind::Code => acc[2] += sz,
                     NodeKind::String | NodeKind::ConsString | NodeKind::SlicedString => acc[3] += sz,
-                    _ if array.contains(&s.node_name[o as usize]) => acc[4] += array_size(a, &elements, o),
+                    _ if array.contains(&s.node_name[o as usize]) => acc[4] += array_size(s, &elements, o),
                     _ => {}
                 }
                 acc
             },
         )
         .reduce(|| [0u64; 6], add);
+    StatisticSums(sums)
+}
+
+/// `calculateStatistics` + the UI's pie, from the sums the load computed
+/// ([`Analysis::for_summary`](crate::analysis::Analysis::for_summary)) or computed now.
+pub fn statistics(a: &Analysis) -> Statistics {
+    let s = &a.snap;
+    let StatisticSums([native, typed, code, strings, arrays, system]) =
+        a.statistic_sums.unwrap_or_else(|| statistic_sums(s));
     let native = native + s.header.extra_native_bytes;
     let total = a.total_size();
     let v8heap = total - native;
@@ -211,8 +226,7 @@ struct ElementsRetainers {
 
 impl ElementsRetainers {
     /// `array`: the indices of the string `Array`.
-    fn new(a: &Analysis, array: &[u32]) -> Self {
-        let s = &a.snap;
+    fn new(s: &Snapshot, array: &[u32]) -> Self {
         let n = s.node_count();
         let names = s.string_ids(b"elements");
         let empty = || FixedBitSet::with_capacity(n);
@@ -273,8 +287,7 @@ impl ElementsRetainers {
 }
 
 /// `calculateArraySize`: the array's self size plus its `elements` store if nothing else retains it.
-fn array_size(a: &Analysis, el: &ElementsRetainers, o: u32) -> u64 {
-    let s = &a.snap;
+fn array_size(s: &Snapshot, el: &ElementsRetainers, o: u32) -> u64 {
     let mut size = s.node_self[o as usize] as u64;
     if let Some(t) = elements_of(s, &el.names, o) {
         if el.single.contains(t as usize) {

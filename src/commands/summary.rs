@@ -39,7 +39,7 @@ pub fn run(a: SummaryArgs, out: &mut dyn Write) -> Result<Outcome> {
         .map(Regex::new)
         .transpose()
         .context("--filter: not a valid regular expression")?;
-    let an = crate::app::load(&a.file)?;
+    let an = crate::app::load_for_summary(&a.file)?;
     let t = crate::timing::Phase::start("summary report");
     let report = build_summary(&an, &a.file.display().to_string(), a.sort, a.limit, filter.as_ref());
     t.done();
@@ -57,8 +57,8 @@ pub fn build_summary(
     filter: Option<&Regex>,
 ) -> SummaryReport {
     // The per-class retained sizes (a sequential walk of the dominator tree) on one core, the Statistics view
-    // (parallel passes over the nodes and edges) on the other; the distances (the rows' distance column) first,
-    // if the load has not computed them.
+    // (parallel passes over the nodes and edges, unless the load has made its sums) on the other; the distances
+    // (the rows' distance column) first, if the load has not computed them.
     an.distance();
     let (retained, statistics) = rayon::join(
         || {
