@@ -142,19 +142,26 @@ impl Analysis {
         // whose one byte per node is then held through the memory peak), the shallow-size reattribution (on
         // the self sizes taken out of the snapshot, which the DFS never reads) and the interface inference.
         // Beside nothing: the predecessor CSR, the peak of memory use. Beside the semidominator and NCA passes:
-        // the classification, which allocates a node-sized array, started once the semidominator pass has
-        // given back that much of the predecessor CSR. (Neither side waits for anything but the other's
+        // the Statistics view's sums (if wanted) and the classification, each started once the semidominator
+        // pass has given back as much of the predecessor CSR as it allocates (below). (Neither side waits for anything but the other's
         // progress in pure computation, so this cannot deadlock, even with one thread or nested in another
         // `join`: the first closure of a join always runs at once on the calling thread.)
         let mut sizes = std::mem::take(&mut snap.node_self);
         let snap_ref = &snap;
         let weakmaps_ref = &weakmaps;
         let t = Phase::start("dominators");
+        let timed_essential = || {
+            let t = Phase::start("essential edges");
+            let essential = dominators::essential_edges(snap_ref, &page_owned, weakmaps_ref);
+            t.done();
+            essential
+        };
+        // Without the distances, the other side has less to do than the DFS: the essential edges (a parallel
+        // pass) then come first, on both cores.
+        let essential_first = (!extras.distances).then(timed_essential);
         let ((essential, dfs), (distance, shallow, own)) = rayon::join(
             || {
-                let t = Phase::start("essential edges");
-                let essential = dominators::essential_edges(snap_ref, &page_owned, weakmaps_ref);
-                t.done();
+                let essential = essential_first.unwrap_or_else(timed_essential);
                 let g = EssentialGraph {
                     snap: snap_ref,
                     essential: &essential,
