@@ -433,3 +433,70 @@ pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Distances {
     bfs(&mut queue, &mut dist);
     dist
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// root -> global (a chain of `len` objects below it) and (GC roots) (another chain, reached only from
+    /// the root's system part), plus one object nobody reaches.
+    fn chains(len: usize) -> Snapshot {
+        let mut nodes: Vec<String> = Vec::new();
+        let mut edges: Vec<String> = Vec::new();
+        let node = |nodes: &mut Vec<String>, ty: u32, name: u32, edges: u32| {
+            let id = 2 * nodes.len() + 1;
+            nodes.push(format!("{ty},{name},{id},8,{edges},0,0"));
+        };
+        node(&mut nodes, 9, 0, 2); // 0: root
+        edges.push("5,1,7".into()); //    shortcut -> global
+        edges.push("1,1,14".into()); //   element -> (GC roots)
+        node(&mut nodes, 3, 1, 1); // 1: global
+        edges.push("2,4,21".into()); //   .next -> user chain
+        node(&mut nodes, 9, 2, 1); // 2: (GC roots)
+        edges.push(format!("1,0,{}", (3 + len) * 7)); // -> system chain
+        for chain in 0..2 {
+            for k in 0..len {
+                let more = k + 1 < len;
+                node(&mut nodes, 3, 3, more as u32);
+                if more {
+                    edges.push(format!("2,4,{}", (3 + chain * len + k + 1) * 7));
+                }
+            }
+        }
+        node(&mut nodes, 3, 3, 0); // unreached
+        let json = format!(
+            r#"{{"snapshot":{{"meta":{{
+            "node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],
+            "node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic",
+                "concatenated string","sliced string","symbol","bigint","object shape"],
+                "string","number","number","number","number","number"],
+            "edge_fields":["type","name_or_index","to_node"],
+            "edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"]}},
+            "node_count":{},"edge_count":{},"trace_function_count":0}},
+            "nodes":[{}],"edges":[{}],"locations":[],
+            "strings":["","global","(GC roots)","Node","next"]}}"#,
+            nodes.len(),
+            edges.len(),
+            nodes.join(","),
+            edges.join(",")
+        );
+        Snapshot::from_bytes(json.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn distances_of_every_size_survive_the_one_byte_codes() {
+        // Chains long enough for user and system distances past the 126 that have codes of their own.
+        let len = 300;
+        let s = chains(len);
+        let d = distances(&s, &WeakMapEdges::new(&s));
+        assert_eq!(d.len(), s.node_count());
+        assert_eq!(d[0], BASE_SYSTEM_DISTANCE);
+        assert_eq!(d[1], 1);
+        assert_eq!(d[2], BASE_SYSTEM_DISTANCE + 1);
+        for k in 0..len {
+            assert_eq!(d[3 + k], 2 + k as i32, "user chain {k}");
+            assert_eq!(d[3 + len + k], BASE_SYSTEM_DISTANCE + 2 + k as i32, "system chain {k}");
+        }
+        assert_eq!(d[3 + 2 * len], NO_DISTANCE);
+    }
+}
