@@ -66,6 +66,14 @@ struct Extras {
     statistics: bool,
 }
 
+impl Extras {
+    /// No optional pass: the distances on first use, no Statistics view's sums.
+    const NONE: Extras = Extras {
+        distances: false,
+        statistics: false,
+    };
+}
+
 impl Analysis {
     /// Run every load-time pass. `interfaces`: definitions to classify with (DevTools' Comparison view
     /// classifies the base snapshot with the other one's); `None` infers them from this snapshot.
@@ -73,7 +81,7 @@ impl Analysis {
     pub fn with_interfaces(snap: Snapshot, interfaces: Option<&[InterfaceDefinition]>) -> Result<Analysis> {
         let extras = Extras {
             distances: true,
-            statistics: false,
+            ..Extras::NONE
         };
         Self::build(snap, Some(interfaces), extras)
     }
@@ -91,22 +99,14 @@ impl Analysis {
     /// [`Analysis::with_interfaces`] with the snapshot's own definitions, leaving the distances to their first
     /// use (for commands that may not need them).
     pub fn without_distances(snap: Snapshot) -> Result<Analysis> {
-        let extras = Extras {
-            distances: false,
-            statistics: false,
-        };
-        Self::build(snap, Some(None), extras)
+        Self::build(snap, Some(None), Extras::NONE)
     }
 
     /// Every load-time pass but the classification, which [`Analysis::classify`] does later: for a series of
     /// snapshots loaded side by side, whose earlier ones are classified with the last one's definitions.
     /// Until then `classes` is empty.
     pub fn unclassified(snap: Snapshot) -> Result<Analysis> {
-        let extras = Extras {
-            distances: false,
-            statistics: false,
-        };
-        Self::build(snap, None, extras)
+        Self::build(snap, None, Extras::NONE)
     }
 
     /// Classify with `interfaces` (`None`: this snapshot's own definitions).
@@ -143,9 +143,9 @@ impl Analysis {
         // the self sizes taken out of the snapshot, which the DFS never reads) and the interface inference.
         // Beside nothing: the predecessor CSR, the peak of memory use. Beside the semidominator and NCA passes:
         // the Statistics view's sums (if wanted) and the classification, each started once the semidominator
-        // pass has given back as much of the predecessor CSR as it allocates (below). (Neither side waits for anything but the other's
-        // progress in pure computation, so this cannot deadlock, even with one thread or nested in another
-        // `join`: the first closure of a join always runs at once on the calling thread.)
+        // pass has given back as much of the predecessor CSR as it allocates (below). (Neither side waits for
+        // anything but the other's progress in pure computation, so this cannot deadlock, even with one thread
+        // or nested in another `join`: the first closure of a join always runs at once on the calling thread.)
         let mut sizes = std::mem::take(&mut snap.node_self);
         let snap_ref = &snap;
         let weakmaps_ref = &weakmaps;

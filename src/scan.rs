@@ -253,12 +253,14 @@ fn skip_numeric(
     // Waves of blocks searched in parallel; the first block (in file order) with a match decides.
     const BLOCK: usize = 1 << 20;
     const WAVE: usize = 32;
+    // One pass: the first comma found, then the rest counted.
     let count = |r: Range<usize>| {
-        let b = &d[r.clone()];
+        let mut commas = memchr::memchr_iter(b',', &d[r.clone()]);
+        let first = commas.next().map(|p| r.start + p);
         BlockCommas {
             start: r.start,
-            first: memchr::memchr(b',', b).map(|p| r.start + p),
-            count: memchr::memchr_iter(b',', b).count(),
+            first,
+            count: usize::from(first.is_some()) + commas.count(),
         }
     };
     let mut blocks_seen: Vec<BlockCommas> = Vec::new();

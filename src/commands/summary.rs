@@ -57,9 +57,7 @@ pub fn build_summary(
     filter: Option<&Regex>,
 ) -> SummaryReport {
     // The per-class retained sizes (a sequential walk of the dominator tree) on one core, the Statistics view
-    // (parallel passes over the nodes and edges, unless the load has made its sums) on the other; the distances
-    // (the rows' distance column) first, if the load has not computed them.
-    an.distance();
+    // (parallel passes over the nodes and edges, unless the load has made its sums) on the other.
     let (retained, statistics) = rayon::join(
         || {
             let t = crate::timing::Phase::start("class retained");
