@@ -1,8 +1,9 @@
 //! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time. DevTools'
 //! order (`HeapSnapshot.initialize()`) is kept where one pass depends on another; independent passes run
 //! side by side (`rayon::join`), one per core: detachedness -> (WeakMap edges || page-owned flags) ->
-//! (essential edges, dominators' DFS || distances, shallow-size reattribution, interface definitions) ->
-//! predecessor CSR (alone: the peak of memory use) -> (semidominators, NCA || classes) -> retained sizes. The
+//! (essential edges within the dominators' DFS || distances, shallow-size reattribution) -> (predecessor CSR,
+//! the peak of memory use || Statistics view's sums) -> (semidominators, NCA || interface definitions,
+//! classes) -> (retained sizes || dominated-children CSR). The
 //! distances are computed there for the commands that print them ([`Analysis::with_interfaces`]), else on
 //! first use ([`Analysis::distance`]); the reverse CSR of retainers ([`Analysis::retainers`]) when a command
 //! first asks, so a command can run it beside its own work (and one that needs none skips it).
@@ -16,7 +17,7 @@ use fixedbitset::FixedBitSet;
 
 use crate::devtools::classes::{self, Classes, InterfaceDefinition};
 use crate::devtools::{self, WeakMapEdges};
-use crate::dominators::{self, Dfs, DominatorTree, EssentialGraph};
+use crate::dominators::{Dfs, DominatorTree, EssentialGraph};
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Retainers};
 use crate::snapshot::Snapshot;
@@ -37,8 +38,9 @@ pub struct Analysis {
     pub snap: Snapshot,
     /// Incoming edges, built on first use (commands that walk retainers); summaries never need them.
     retainers: OnceLock<Retainers>,
-    /// Detachedness per node after propagation (0 unknown, 1 attached, 2 detached).
-    pub detachedness: Vec<u8>,
+    /// Nodes whose detachedness is "detached" after propagation (one bit per node instead of the byte the
+    /// propagation needs: it is held through the memory peak).
+    pub detached: FixedBitSet,
     /// Page-owned flags.
     pub page_owned: FixedBitSet,
     /// Distance per node, computed on first use: [`Analysis::distance`].
@@ -121,6 +123,13 @@ impl Analysis {
     fn build(mut snap: Snapshot, classify: Option<Option<&[InterfaceDefinition]>>, extras: Extras) -> Result<Analysis> {
         let t = Phase::start("detachedness");
         let detachedness = devtools::propagate_detachedness(&mut snap);
+        let mut detached = FixedBitSet::with_capacity(detachedness.len());
+        for (v, &d) in detachedness.iter().enumerate() {
+            if d == devtools::DETACHED {
+                detached.insert(v);
+            }
+        }
+        drop(detachedness);
         t.done();
         // The WeakMap pair names (a regex over the strings) beside the page-owned walk (nodes and edges).
         let (weakmaps, page_owned) = rayon::join(
@@ -138,37 +147,21 @@ impl Analysis {
             },
         );
         // The dominators run in three sequential stages, the longest passes of all; each of the two cores
-        // gets other work beside them. Beside the essential edges and the DFS: the distances (if wanted: a BFS
-        // whose one byte per node is then held through the memory peak), the shallow-size reattribution (on
-        // the self sizes taken out of the snapshot, which the DFS never reads) and the interface inference.
-        // Beside nothing: the predecessor CSR, the peak of memory use. Beside the semidominator and NCA passes:
-        // the Statistics view's sums (if wanted) and the classification, each started once the semidominator
-        // pass has given back as much of the predecessor CSR as it allocates (below). (Neither side waits for
-        // anything but the other's progress in pure computation, so this cannot deadlock, even with one thread
-        // or nested in another `join`: the first closure of a join always runs at once on the calling thread.)
+        // gets other work beside them. Beside the DFS (which evaluates the essential-edge predicate as it
+        // goes): the distances (if wanted: a BFS whose one byte per node is then held through the memory peak)
+        // and the shallow-size reattribution (on the self sizes taken out of the snapshot, which the DFS never
+        // reads). Beside the predecessor CSR, the peak of memory use: only the Statistics view's sums (if
+        // wanted; a few bitsets). Beside the semidominator and NCA passes: the interface inference, then the
+        // classification, started once the semidominator pass has given back enough of the predecessor CSR
+        // (below). (Neither side waits for anything but the other's progress in pure computation, so this
+        // cannot deadlock, even with one thread or nested in another `join`: the first closure of a join
+        // always runs at once on the calling thread.)
         let mut sizes = std::mem::take(&mut snap.node_self);
         let snap_ref = &snap;
         let weakmaps_ref = &weakmaps;
         let t = Phase::start("dominators");
-        let timed_essential = || {
-            let t = Phase::start("essential edges");
-            let essential = dominators::essential_edges(snap_ref, &page_owned, weakmaps_ref);
-            t.done();
-            essential
-        };
-        // Without the distances, the other side has less to do than the DFS: the essential edges (a parallel
-        // pass) then come first, on both cores.
-        let essential_first = (!extras.distances).then(timed_essential);
-        let ((essential, dfs), (distance, shallow, own)) = rayon::join(
-            || {
-                let essential = essential_first.unwrap_or_else(timed_essential);
-                let g = EssentialGraph {
-                    snap: snap_ref,
-                    essential: &essential,
-                };
-                let dfs = Dfs::run(&g, snap_ref.root, true);
-                (essential, dfs)
-            },
+        let ((essential, dfs), (distance, shallow)) = rayon::join(
+            || Dfs::run_essential(snap_ref, &page_owned, weakmaps_ref),
             || {
                 let distance = OnceLock::new();
                 if extras.distances {
@@ -177,10 +170,7 @@ impl Analysis {
                 let t = Phase::start("shallow sizes");
                 let shallow = devtools::reattribute_shallow_sizes(snap_ref, &mut sizes);
                 t.done();
-                let t = Phase::start("interfaces");
-                let own = classes::infer_interfaces(snap_ref);
-                t.done();
-                (distance, shallow, own)
+                (distance, shallow)
             },
         );
         shallow.map_err(Error::Request)?;
@@ -191,52 +181,62 @@ impl Analysis {
             snap: snap_ref,
             essential: &essential,
         };
-        let preds = dfs.predecessors(&g);
-        // Beside the semidominator pass, which gives back the predecessor CSR as it goes, and so that the two
-        // sides together stay under the CSR's peak: the Statistics view's sums (bitsets of one bit per node, a
-        // few of them at a time), once 16 MiB are given back, then the classification, once as much as the
-        // class column takes and 16 MiB more are (or the pass has ended).
-        let (ready, wait) = std::sync::mpsc::channel::<()>();
-        let own_ref = &own;
-        let thresholds = [
-            16 << 20,
-            snap_ref.node_count() * std::mem::size_of::<u32>() + (16 << 20),
-        ];
-        let (doms, (statistic_sums, classes)) = rayon::join(
-            move || {
-                let mut reached = 0;
-                preds.solve_reporting(&mut |freed| {
-                    while reached < thresholds.len() && freed >= thresholds[reached] {
-                        let _ = ready.send(());
-                        reached += 1;
-                    }
-                })
-                // `ready` is dropped here at the latest, which also ends the waits.
-            },
-            move || {
-                let _ = wait.recv();
-                let sums = extras.statistics.then(|| {
+        // Beside the predecessor CSR (the peak of memory use): the Statistics view's sums, which need only a
+        // few bitsets of one bit per node.
+        let (preds, statistic_sums) = rayon::join(
+            || dfs.predecessors(&g),
+            || {
+                extras.statistics.then(|| {
                     let t = Phase::start("statistics");
                     let sums = summary::statistic_sums(snap_ref);
                     t.done();
                     sums
-                });
+                })
+            },
+        );
+        // Beside the semidominator pass, which gives back the predecessor CSR as it goes: the interface
+        // inference (little memory), then the classification, once as much as the class column takes and
+        // 16 MiB more are given back (or the pass has ended), so that the two sides together stay under the
+        // CSR's peak.
+        let (ready, wait) = std::sync::mpsc::channel::<()>();
+        let threshold = snap_ref.node_count() * std::mem::size_of::<u32>() + (16 << 20);
+        let (doms, (own, classes)) = rayon::join(
+            move || {
+                let mut sent = false;
+                preds.solve_reporting(&mut |freed| {
+                    if !sent && freed >= threshold {
+                        let _ = ready.send(());
+                        sent = true;
+                    }
+                })
+                // `ready` is dropped here at the latest, which also ends the wait.
+            },
+            move || {
+                let t = Phase::start("interfaces");
+                let own = classes::infer_interfaces(snap_ref);
+                t.done();
                 let _ = wait.recv();
                 let classes = classify.map(|interfaces| {
                     let t = Phase::start("classes");
-                    let classes = classes::classify(snap_ref, interfaces.unwrap_or(own_ref));
+                    let classes = classes::classify(snap_ref, interfaces.unwrap_or(&own));
                     t.done();
                     classes
                 });
-                (sums, classes)
+                (own, classes)
             },
         );
-        let dom = DominatorTree::from_dominators(doms, snap.root, &snap.node_self);
+        // The summary's class retained sizes walk the dominator tree: its children CSR is built beside the
+        // retained sizes.
+        let dom = if extras.statistics {
+            DominatorTree::with_children(doms, snap.root, &snap.node_self)
+        } else {
+            DominatorTree::from_dominators(doms, snap.root, &snap.node_self)
+        };
         t.done();
         Ok(Analysis {
             snap,
             retainers: OnceLock::new(),
-            detachedness,
+            detached,
             page_owned,
             distance,
             weakmaps,

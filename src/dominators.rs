@@ -14,6 +14,7 @@
 //! * Retained size = adjusted self + Σ retained of dominated nodes, so root retained = Σ self; stored in 4 bytes
 //!   per node with a side table for sizes of 4 GiB and more ([`RetainedSizes`]).
 
+use std::cell::Cell;
 use std::ops::Range;
 
 use std::sync::OnceLock;
@@ -36,8 +37,8 @@ pub trait DomGraph {
     fn node_count(&self) -> usize;
     /// Slots of `u`'s outgoing edges.
     fn out_range(&self, u: u32) -> Range<usize>;
-    /// Target of outgoing slot `e`, or `None` if the edge is filtered out.
-    fn out_target(&self, e: usize) -> Option<u32>;
+    /// Target of `u`'s outgoing slot `e` (`e` in `out_range(u)`), or `None` if the edge is filtered out.
+    fn out_target(&self, u: u32, e: usize) -> Option<u32>;
 }
 
 /// Result of [`semi_nca`].
@@ -94,37 +95,87 @@ pub struct Predecessors {
 impl Dfs {
     /// The DFS from `root` (then from the orphans, if `adopt_orphans`).
     pub fn run<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dfs {
-        let n = g.node_count();
-        let mut d = Dfs {
+        let mut d = Dfs::new(g.node_count());
+        let mut stack = Vec::new();
+        let t = Phase::start("  dfs");
+        d.search(g, root, &mut stack);
+        t.done();
+        if adopt_orphans {
+            d.adopt_orphans(g, &mut stack);
+        }
+        d
+    }
+
+    fn new(n: usize) -> Dfs {
+        Dfs {
             pre: vec![NONE; n],
             vertex: Vec::with_capacity(n),
             parent: Vec::with_capacity(n),
             best: Vec::with_capacity(n),
             pcount: vec![0u32; n + 2],
-        };
-        let mut stack: Vec<(u32, usize, usize)> = Vec::new();
-        let t = Phase::start("  dfs");
-        d.search(g, root, &mut stack);
-        t.done();
+        }
+    }
+
+    /// After the DFS from the root: every unreached node with no incoming (unfiltered) edge starts a DFS of
+    /// its own, in ordinal order.
+    fn adopt_orphans<G: DomGraph>(&mut self, g: &G, stack: &mut Vec<(u32, usize, usize)>) {
         let t = Phase::start("  orphans");
-        if adopt_orphans && d.vertex.len() < n {
+        let n = g.node_count();
+        if self.vertex.len() < n {
             // Nodes with at least one incoming (unfiltered) edge, from anywhere.
             let mut has_in = FixedBitSet::with_capacity(n);
             for u in 0..n as u32 {
                 for e in g.out_range(u) {
-                    if let Some(c) = g.out_target(e) {
+                    if let Some(c) = g.out_target(u, e) {
                         has_in.insert(c as usize);
                     }
                 }
             }
             for o in 0..n as u32 {
-                if d.pre[o as usize] == NONE && !has_in.contains(o as usize) {
-                    d.search(g, o, &mut stack);
+                if self.pre[o as usize] == NONE && !has_in.contains(o as usize) {
+                    self.search(g, o, stack);
                 }
             }
         }
         t.done();
-        d
+    }
+
+    /// [`essential_edges`] and [`Dfs::run`] over them (with the orphans) in one pass over the edges: each
+    /// edge's predicate is evaluated when the DFS first looks at it (every edge of a reached node, once), then
+    /// for the edges of the nodes the DFS from the root did not reach. Equal to the two passes one by one
+    /// (tested), without the separate pass over every edge.
+    pub fn run_essential(s: &Snapshot, page_owned: &FixedBitSet, weakmaps: &WeakMapEdges) -> (FixedBitSet, Dfs) {
+        let n = s.node_count();
+        let m = s.edge_count();
+        let mut essential = FixedBitSet::with_capacity(m);
+        let mut d = Dfs::new(n);
+        let mut stack = Vec::new();
+        let t = Phase::start("  essential edges + dfs");
+        {
+            let builder = EssentialBuilder {
+                snap: s,
+                page_owned,
+                weakmaps,
+                words: Cell::from_mut(essential.as_mut_slice()).as_slice_of_cells(),
+            };
+            d.search(&builder, s.root, &mut stack);
+            if d.vertex.len() < n {
+                for u in 0..n as u32 {
+                    if d.pre[u as usize] == NONE {
+                        for e in s.edges(u) {
+                            builder.out_target(u, e);
+                        }
+                    }
+                }
+            }
+        }
+        t.done();
+        let g = EssentialGraph {
+            snap: s,
+            essential: &essential,
+        };
+        d.adopt_orphans(&g, &mut stack);
+        (essential, d)
     }
 
     /// Iterative DFS from `start`.
@@ -151,7 +202,7 @@ impl Dfs {
             let e = top.1;
             top.1 += 1;
             let u = top.0;
-            if let Some(c) = g.out_target(e) {
+            if let Some(c) = g.out_target(u, e) {
                 let pc = pre[c as usize];
                 let pu = pre[u as usize];
                 if pc == NONE {
@@ -198,7 +249,7 @@ impl Dfs {
                 continue;
             }
             for e in g.out_range(u) {
-                if let Some(c) = g.out_target(e) {
+                if let Some(c) = g.out_target(u, e) {
                     let pc = pre[c as usize];
                     if pu > pc && pc != 0 {
                         let slot = &mut pfirst[pc as usize + 1];
@@ -381,8 +432,38 @@ impl DomGraph for EssentialGraph<'_> {
         self.snap.edges(u)
     }
     #[inline]
-    fn out_target(&self, e: usize) -> Option<u32> {
+    fn out_target(&self, _u: u32, e: usize) -> Option<u32> {
         self.essential.contains(e).then(|| self.snap.edge_to(e))
+    }
+}
+
+/// The snapshot seen through the essential-edge predicate, evaluated on each call and recorded in `words`
+/// (for [`Dfs::run_essential`], which calls it once per edge). Single-threaded: the words (a bitset's blocks)
+/// are seen as `Cell`s.
+struct EssentialBuilder<'a> {
+    snap: &'a Snapshot,
+    page_owned: &'a FixedBitSet,
+    weakmaps: &'a WeakMapEdges,
+    words: &'a [Cell<usize>],
+}
+
+impl DomGraph for EssentialBuilder<'_> {
+    fn node_count(&self) -> usize {
+        self.snap.node_count()
+    }
+    #[inline]
+    fn out_range(&self, u: u32) -> Range<usize> {
+        self.snap.edges(u)
+    }
+    #[inline]
+    fn out_target(&self, u: u32, e: usize) -> Option<u32> {
+        let s = self.snap;
+        if !is_essential(s, self.page_owned, self.weakmaps, s.root, u, e) {
+            return None;
+        }
+        let w = &self.words[e / usize::BITS as usize];
+        w.set(w.get() | 1 << (e % usize::BITS as usize));
+        Some(s.edge_to(e))
     }
 }
 
@@ -449,41 +530,91 @@ struct ChildrenCsr {
     children: Vec<u32>,
 }
 
+impl ChildrenCsr {
+    fn new(idom: &[u32], root: u32) -> ChildrenCsr {
+        let _t = Phase::start("dominated children");
+        let n = idom.len();
+        let mut first = vec![0u32; n + 1];
+        for (v, &d) in idom.iter().enumerate() {
+            if v as u32 != root {
+                first[d as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            first[i + 1] += first[i];
+        }
+        // Fill with first[d] as the cursor, then shift back: no second offset array.
+        let mut children = vec![0u32; n.saturating_sub(1)];
+        for (v, &d) in idom.iter().enumerate() {
+            if v as u32 != root {
+                children[first[d as usize] as usize] = v as u32;
+                first[d as usize] += 1;
+            }
+        }
+        for i in (1..=n).rev() {
+            first[i] = first[i - 1];
+        }
+        first[0] = 0;
+        ChildrenCsr { first, children }
+    }
+}
+
 impl DominatorTree {
     /// The tree and retained sizes from the immediate dominators of the essential graph rooted at `root`,
     /// with the adjusted self sizes `self_size`.
     pub fn from_dominators(doms: Dominators, root: u32, self_size: &[u32]) -> DominatorTree {
+        Self::build(doms, root, self_size, false)
+    }
+
+    /// [`DominatorTree::from_dominators`], with the dominated-children CSR built beside the retained sizes
+    /// (for a caller that will need it: [`DominatorTree::class_retained`] does).
+    pub fn with_children(doms: Dominators, root: u32, self_size: &[u32]) -> DominatorTree {
+        Self::build(doms, root, self_size, true)
+    }
+
+    fn build(doms: Dominators, root: u32, self_size: &[u32], children: bool) -> DominatorTree {
         let Dominators { mut idom, order } = doms;
-        let t = Phase::start("  retained");
-        // Retained sizes: reverse preorder visits every node after everything it dominates.
-        let mut retained = RetainedSizes {
-            low: self_size.to_vec(),
-            high: Default::default(),
-        };
-        // A self size of exactly u32::MAX is the marker: such a node's size goes to the side table.
-        for (v, &x) in self_size.iter().enumerate() {
-            if x == u32::MAX {
-                retained.high.insert(v as u32, x as u64);
-            }
-        }
-        for &v in order[1..].iter().rev() {
-            let d = idom[v as usize];
-            retained.add(d, retained.get(v as usize));
-        }
-        drop(order);
         // Nodes never reached (unreachable cycles): dominated by the root, retain only themselves.
+        let mut unreached = Vec::new();
         for (v, d) in idom.iter_mut().enumerate() {
             if *d == NONE {
                 *d = root;
-                retained.add(root, retained.get(v));
+                unreached.push(v as u32);
             }
         }
-        t.done();
+        let idom_ref = &idom;
+        let (retained, csr) = rayon::join(
+            || {
+                let t = Phase::start("  retained");
+                // Retained sizes: reverse preorder visits every node after everything it dominates.
+                let mut retained = RetainedSizes {
+                    low: self_size.to_vec(),
+                    high: Default::default(),
+                };
+                // A self size of exactly u32::MAX is the marker: such a node's size goes to the side table.
+                for (v, &x) in self_size.iter().enumerate() {
+                    if x == u32::MAX {
+                        retained.high.insert(v as u32, x as u64);
+                    }
+                }
+                for &v in order[1..].iter().rev() {
+                    let d = idom_ref[v as usize];
+                    retained.add(d, retained.get(v as usize));
+                }
+                drop(order);
+                for &v in &unreached {
+                    retained.add(root, retained.get(v as usize));
+                }
+                t.done();
+                retained
+            },
+            || children.then(|| ChildrenCsr::new(idom_ref, root)),
+        );
         DominatorTree {
             idom,
             retained,
             root,
-            children: OnceLock::new(),
+            children: csr.map(OnceLock::from).unwrap_or_default(),
         }
     }
 
@@ -493,32 +624,7 @@ impl DominatorTree {
     }
 
     fn csr(&self) -> &ChildrenCsr {
-        self.children.get_or_init(|| {
-            let _t = Phase::start("dominated children");
-            let n = self.idom.len();
-            let mut first = vec![0u32; n + 1];
-            for (v, &d) in self.idom.iter().enumerate() {
-                if v as u32 != self.root {
-                    first[d as usize + 1] += 1;
-                }
-            }
-            for i in 0..n {
-                first[i + 1] += first[i];
-            }
-            // Fill with first[d] as the cursor, then shift back: no second offset array.
-            let mut children = vec![0u32; n.saturating_sub(1)];
-            for (v, &d) in self.idom.iter().enumerate() {
-                if v as u32 != self.root {
-                    children[first[d as usize] as usize] = v as u32;
-                    first[d as usize] += 1;
-                }
-            }
-            for i in (1..=n).rev() {
-                first[i] = first[i - 1];
-            }
-            first[0] = 0;
-            ChildrenCsr { first, children }
-        })
+        self.children.get_or_init(|| ChildrenCsr::new(&self.idom, self.root))
     }
 
     /// Nodes `v` immediately dominates, in ordinal order.
@@ -558,24 +664,35 @@ impl DominatorTree {
     /// Per-class retained sizes: Σ retained over members with self > 0 that have no proper dominator-tree
     /// ancestor of the same class with self > 0 (`calculateClassesRetainedSize`). O(V), iterative.
     pub fn class_retained(&self, root: u32, self_size: &[u32], class_of: &[u32], classes: usize) -> Vec<u64> {
-        // The root's subtrees are independent (each starts with only the root active), so they are walked in
-        // parallel, each worker with its own counters, and the per-class sums added up.
-        let root_counts = self_size[root as usize] != 0;
-        let root_class = class_of[root as usize] as usize;
-        let mut out = self
-            .children(root)
+        // Independent subtrees are walked in parallel, each worker with its own counters. The root's children
+        // are not enough of them (one usually holds most of the heap): the largest subtree (by retained size)
+        // is opened up, its own node counted here, until none holds more than 1/64 of the heap. Each
+        // subtree's walk starts with the counters of its ancestors.
+        let counts = |v: u32| self_size[v as usize] != 0;
+        let mut out = vec![0u64; classes];
+        let limit = self.retained.get(root as usize) / 64;
+        let mut heap = std::collections::BinaryHeap::from([(self.retained.get(root as usize), root)]);
+        while let Some(&(size, v)) = heap.peek() {
+            if size <= limit || heap.len() > 4096 {
+                break;
+            }
+            heap.pop();
+            if counts(v) && !self.has_counted_ancestor(v, self_size, class_of) {
+                out[class_of[v as usize] as usize] += size;
+            }
+            heap.extend(self.children(v).iter().map(|&c| (self.retained.get(c as usize), c)));
+        }
+        let subtrees: Vec<u32> = heap.into_iter().map(|(_, v)| v).collect();
+        let parts = subtrees
             .par_iter()
-            .with_min_len(64)
+            .with_min_len(1)
             .fold(
-                || {
-                    let mut active = vec![0u32; classes];
-                    if root_counts {
-                        active[root_class] = 1;
-                    }
-                    (vec![0u64; classes], active, Vec::new())
-                },
-                |(mut out, mut active, mut stack), &child| {
-                    self.class_walk(child, self_size, class_of, &mut out, &mut active, &mut stack);
+                || (vec![0u64; classes], vec![0u32; classes], Vec::new()),
+                |(mut out, mut active, mut stack), &v| {
+                    let path = self.ancestors(v).filter(|&a| counts(a));
+                    path.clone().for_each(|a| active[class_of[a as usize] as usize] += 1);
+                    self.class_walk(v, self_size, class_of, &mut out, &mut active, &mut stack);
+                    path.for_each(|a| active[class_of[a as usize] as usize] -= 1);
                     (out, active, stack)
                 },
             )
@@ -585,12 +702,28 @@ impl DominatorTree {
                     *x += y;
                 }
                 a
-            })
-            .unwrap_or_else(|| vec![0u64; classes]);
-        if root_counts {
-            out[root_class] += self.retained.get(root as usize);
+            });
+        if let Some(p) = parts {
+            for (x, y) in out.iter_mut().zip(p) {
+                *x += y;
+            }
         }
         out
+    }
+
+    /// The proper dominator-tree ancestors of `v`, nearest first.
+    fn ancestors(&self, v: u32) -> impl Iterator<Item = u32> + Clone + '_ {
+        let root = self.root;
+        std::iter::successors((v != root).then(|| self.idom[v as usize]), move |&a| {
+            (a != root).then(|| self.idom[a as usize])
+        })
+    }
+
+    /// True when a proper dominator-tree ancestor of `v` with self > 0 is in `v`'s class.
+    fn has_counted_ancestor(&self, v: u32, self_size: &[u32], class_of: &[u32]) -> bool {
+        let c = class_of[v as usize];
+        self.ancestors(v)
+            .any(|a| self_size[a as usize] != 0 && class_of[a as usize] == c)
     }
 
     /// [`Self::class_retained`] below `start`, adding to `out`; `active` counts the members with self > 0 on
@@ -654,5 +787,54 @@ mod tests {
         assert_eq!(got, vec![want_0, want_1, want_2, want_3, want_4]);
         assert_eq!(t.retained.len(), 5);
         assert_eq!(t.idom, vec![0, 0, 1, 2, 0]);
+    }
+
+    #[test]
+    fn class_retained_equals_its_definition() {
+        // Random trees (node v's dominator is below v, so 0 is the root), random classes and sizes (some 0),
+        // wide and deep ones, and heaps where one subtree holds nearly everything (the split opens it up).
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |k: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % k
+        };
+        for case in 0..60 {
+            let n = 1 + next(3000) as usize;
+            let classes = 1 + next(if case % 2 == 0 { 4 } else { 40 }) as usize;
+            let idom: Vec<u32> = (0..n)
+                .map(|v| match (v, case % 3) {
+                    (0, _) => 0,
+                    (_, 0) => next(v as u64) as u32,
+                    (_, 1) => (v - 1 - next(v.min(3) as u64) as usize) as u32,
+                    _ => v.saturating_sub(1 + next(2) as usize) as u32,
+                })
+                .collect();
+            let self_size: Vec<u32> = (0..n).map(|_| [0, 1, 7, 100, 5000][next(5) as usize]).collect();
+            let class_of: Vec<u32> = (0..n).map(|_| next(classes as u64) as u32).collect();
+            let order: Vec<u32> = (0..n as u32).collect();
+            let doms = Dominators {
+                idom: idom.clone(),
+                order,
+            };
+            let t = DominatorTree::from_dominators(doms, 0, &self_size);
+            let mut want = vec![0u64; classes];
+            for v in 0..n {
+                if self_size[v] == 0 {
+                    continue;
+                }
+                let mut a = v;
+                let mut top = true;
+                while a != 0 {
+                    a = idom[a] as usize;
+                    if self_size[a] != 0 && class_of[a] == class_of[v] {
+                        top = false;
+                    }
+                }
+                if top {
+                    want[class_of[v] as usize] += t.retained.get(v);
+                }
+            }
+            assert_eq!(t.class_retained(0, &self_size, &class_of, classes), want, "case {case}");
+        }
     }
 }

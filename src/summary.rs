@@ -4,6 +4,8 @@
 //! Rows skip nodes whose adjusted self size is 0, as DevTools does. Counting is parallel (rayon fold over node
 //! ranges into per-class partial sums), O(V) time and O(threads x classes) memory.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use fixedbitset::FixedBitSet;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -225,64 +227,52 @@ struct ElementsRetainers {
 }
 
 impl ElementsRetainers {
-    /// `array`: the indices of the string `Array`.
+    /// `array`: the indices of the string `Array`. Three bitsets of one bit per node, shared by the threads
+    /// (atomic words: the marked stores are few, so the atomic updates are too), and nothing per thread: this
+    /// pass runs beside the predecessor CSR, at the peak of memory use.
     fn new(s: &Snapshot, array: &[u32]) -> Self {
         let n = s.node_count();
         let names = s.string_ids(b"elements");
-        let empty = || FixedBitSet::with_capacity(n);
-        let union = |mut x: FixedBitSet, y: FixedBitSet| {
-            x.union_with(&y);
-            x
-        };
-        let marked = (0..n as u32)
-            .into_par_iter()
-            .with_min_len(1 << 16)
-            .fold(empty, |mut m, o| {
-                let counted = !matches!(
-                    s.kind(o),
-                    NodeKind::Hidden
-                        | NodeKind::Native
-                        | NodeKind::Code
-                        | NodeKind::String
-                        | NodeKind::ConsString
-                        | NodeKind::SlicedString
-                );
-                if counted && array.contains(&s.node_name[o as usize]) {
-                    if let Some(t) = elements_of(s, &names, o) {
-                        m.insert(t as usize);
-                    }
-                }
-                m
-            })
-            .reduce(empty, union);
-        // Retained at least once / at least twice.
-        let (once, twice) = s
-            .par_edge_targets(1 << 20)
-            .fold(
-                || (empty(), empty()),
-                |(mut once, mut twice), targets| {
-                    for t in targets {
-                        if marked.contains(t as usize) && once.put(t as usize) {
-                            twice.insert(t as usize);
-                        }
-                    }
-                    (once, twice)
-                },
-            )
-            .reduce(
-                || (empty(), empty()),
-                |(mut o1, mut t1), (o2, t2)| {
-                    let mut both = o1.clone();
-                    both.intersect_with(&o2);
-                    t1.union_with(&t2);
-                    t1.union_with(&both);
-                    o1.union_with(&o2);
-                    (o1, t1)
-                },
+        let words = || -> Vec<AtomicU64> { (0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect() };
+        let bit = |t: u32| (t as usize / 64, 1u64 << (t % 64));
+        let marked = words();
+        (0..n as u32).into_par_iter().with_min_len(1 << 16).for_each(|o| {
+            let counted = !matches!(
+                s.kind(o),
+                NodeKind::Hidden
+                    | NodeKind::Native
+                    | NodeKind::Code
+                    | NodeKind::String
+                    | NodeKind::ConsString
+                    | NodeKind::SlicedString
             );
-        let mut single = once;
-        single.difference_with(&twice);
-        ElementsRetainers { single, names }
+            if counted && array.contains(&s.node_name[o as usize]) {
+                if let Some(t) = elements_of(s, &names, o) {
+                    let (w, b) = bit(t);
+                    marked[w].fetch_or(b, Ordering::Relaxed);
+                }
+            }
+        });
+        // Retained at least once / at least twice.
+        let (once, twice) = (words(), words());
+        s.par_edge_targets(1 << 20).for_each(|targets| {
+            for t in targets {
+                let (w, b) = bit(t);
+                if marked[w].load(Ordering::Relaxed) & b != 0 && once[w].fetch_or(b, Ordering::Relaxed) & b != 0 {
+                    twice[w].fetch_or(b, Ordering::Relaxed);
+                }
+            }
+        });
+        drop(marked);
+        // `Block` is `usize`; heapsnap targets 64-bit platforms (checked at compile time in lib.rs).
+        let single = once
+            .into_iter()
+            .zip(twice)
+            .map(|(o, t)| (o.into_inner() & !t.into_inner()) as usize);
+        ElementsRetainers {
+            single: FixedBitSet::with_capacity_and_blocks(n, single),
+            names,
+        }
     }
 }
 

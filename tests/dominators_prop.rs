@@ -69,7 +69,7 @@ impl DomGraph for AdjGraph {
     fn out_range(&self, u: u32) -> Range<usize> {
         self.out_first[u as usize]..self.out_first[u as usize + 1]
     }
-    fn out_target(&self, e: usize) -> Option<u32> {
+    fn out_target(&self, _u: u32, e: usize) -> Option<u32> {
         self.out_kept[e].then_some(self.out_to[e])
     }
 }

@@ -52,6 +52,12 @@ fn summary_rows_and_statistics_equal_devtools() {
                 "{}: distance of {key}",
                 g.snapshot.display()
             );
+            assert_eq!(
+                r.retained_size,
+                Some(c["retained_size"].as_u64().unwrap()),
+                "{}: retained of {key}",
+                g.snapshot.display()
+            );
         }
         let stats = serde_json::to_value(heapsnap::summary::statistics(&an)).unwrap();
         assert_eq!(
@@ -67,6 +73,32 @@ fn summary_rows_and_statistics_equal_devtools() {
         assert_eq!(t.edge_count, gt["edge_count"].as_u64().unwrap());
         assert_eq!(t.object_count, gt["summary_object_count"].as_u64().unwrap());
         assert_eq!(t.shallow_size, gt["summary_shallow_size"].as_u64().unwrap());
+    }
+}
+
+/// The load `summary` uses (statistics beside the predecessor CSR, the dominated-children CSR beside the
+/// retained sizes) gives what the plain load gives, and its essential edges (evaluated inside the DFS) equal
+/// the parallel pass over every edge.
+#[test]
+fn summary_load_equals_the_plain_load() {
+    for g in common::goldens() {
+        let name = g.snapshot.display();
+        let plain = analyse(&g.snapshot);
+        let fast = Analysis::for_summary(Snapshot::open(&g.snapshot).unwrap()).unwrap();
+        let essential = heapsnap::dominators::essential_edges(&plain.snap, &plain.page_owned, &plain.weakmaps);
+        assert!(plain.essential == essential, "{name}: essential edges");
+        assert!(fast.essential == essential, "{name}: essential edges");
+        assert!(fast.dom.idom == plain.dom.idom, "{name}: idom");
+        let (a, b) = (plain.class_retained(), fast.class_retained());
+        assert_eq!(a, b, "{name}: class retained");
+        let rows = |an: &Analysis, r: &[u64]| serde_json::to_value(heapsnap::summary::class_rows(an, Some(r))).unwrap();
+        assert_eq!(rows(&plain, &a), rows(&fast, &b), "{name}: rows");
+        assert_eq!(
+            serde_json::to_value(heapsnap::summary::statistics(&plain)).unwrap(),
+            serde_json::to_value(heapsnap::summary::statistics(&fast)).unwrap(),
+            "{name}: statistics"
+        );
+        assert!(fast.statistic_sums.is_some() && plain.statistic_sums.is_none());
     }
 }
 

@@ -651,7 +651,7 @@ fn one_thread_equals_four_threads() {
             (0..sa.strings.len()).all(|i| sa.strings.bytes(i) == sb.strings.bytes(i)),
             "{name}: strings"
         );
-        assert!(a.detachedness == b.detachedness, "{name}: detachedness");
+        assert!(a.detached == b.detached, "{name}: detached nodes");
         assert!(a.page_owned == b.page_owned, "{name}: page_owned");
         assert!(a.essential == b.essential, "{name}: essential edges");
         assert!(a.distance() == b.distance(), "{name}: distance");

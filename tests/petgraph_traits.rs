@@ -79,7 +79,7 @@ impl DomGraph for AllEdges<'_> {
     fn out_range(&self, u: u32) -> std::ops::Range<usize> {
         self.0.edges(u)
     }
-    fn out_target(&self, e: usize) -> Option<u32> {
+    fn out_target(&self, _u: u32, e: usize) -> Option<u32> {
         Some(self.0.edge_to(e))
     }
 }

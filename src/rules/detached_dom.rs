@@ -22,7 +22,6 @@ use rustc_hash::FxHashMap;
 
 use super::{DiffContext, Finding, Rule};
 use crate::analysis::Analysis;
-use crate::devtools::DETACHED;
 use crate::dominators::NONE;
 use crate::header::NodeKind;
 
@@ -72,7 +71,7 @@ fn subtrees(ctx: &DiffContext, i: usize, keep: bool) -> FxHashMap<u32, Stats> {
     let an: &Analysis = &ctx.snaps[i];
     let s = &an.snap;
     let n = s.node_count();
-    let is_dn = |v: u32| an.detachedness[v as usize] == DETACHED && s.kind(v) == NodeKind::Native;
+    let is_dn = |v: u32| an.detached.contains(v as usize) && s.kind(v) == NodeKind::Native;
     let detached: Vec<u32> = (0..n as u32).filter(|&v| is_dn(v)).collect();
     let mut out: FxHashMap<u32, Stats> = FxHashMap::default();
     if detached.is_empty() {
