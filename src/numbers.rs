@@ -349,14 +349,13 @@ fn parse_chunk(
     };
     scratch.clear();
     let (mut i, mut j) = (c.start, mid);
-    while i + 16 <= mid && j + 16 <= c.end {
-        let (Some(a), Some(b)) = (swar_number(&d[i..i + 16]), swar_number(&d[j..j + 16])) else {
+    while i + BLOCK_NEEDS <= mid && j + BLOCK_NEEDS <= c.end {
+        let (a, b) = (block(d, i, out), block(d, j, scratch));
+        let stuck = a == i || b == j;
+        (i, j) = (a, b);
+        if stuck {
             break;
-        };
-        out.push(a.0);
-        i += a.1;
-        scratch.push(b.0);
-        j += b.1;
+        }
     }
     // `i == mid` is the end of the first half (just after a comma), not an empty value.
     if i < mid {
@@ -369,13 +368,32 @@ fn parse_chunk(
 
 /// The sequential parse of `d[c]` into `out` (see [`parse_chunk`]).
 fn parse_range(d: &[u8], c: Range<usize>, is_last: bool, out: &mut Vec<u32>) -> Result<(), (usize, String)> {
+    parse_range_with(d, c, is_last, out, true)
+}
+
+/// [`parse_range`], with the fast paths (`fast`) or only the checked one (the reference in tests).
+#[inline(always)]
+fn parse_range_with(
+    d: &[u8],
+    c: Range<usize>,
+    is_last: bool,
+    out: &mut Vec<u32>,
+    fast: bool,
+) -> Result<(), (usize, String)> {
     let mut i = c.start;
     let end = c.end;
     loop {
-        // Fast path: a number of 1 to 10 digits (no leading zero) followed by a comma, its first 8 digits read
-        // as one word. Anything else (white space, the chunk's end, errors) takes the checked path below, so
-        // errors and their offsets are the same either way.
-        while i + 16 <= end {
+        // Fast paths: 64-byte blocks of V8's layout ([`block`]); else a number of 1 to 10 digits (no leading
+        // zero) followed by a comma, its first 8 digits read as one word. Anything else (white space, the
+        // chunk's end, errors) takes the checked path below, so errors and their offsets are the same either way.
+        while fast && i + 16 <= end {
+            if i + BLOCK_NEEDS <= end {
+                let j = block(d, i, out);
+                if j != i {
+                    i = j;
+                    continue;
+                }
+            }
             let Some((v, step)) = swar_number(&d[i..i + 16]) else {
                 break;
             };
@@ -425,6 +443,127 @@ fn parse_range(d: &[u8], c: Range<usize>, is_last: bool, out: &mut Vec<u32>) -> 
             return Ok(());
         }
     }
+}
+
+/// Bytes [`block`] may read from its start: a 64-byte block and an 8-byte word from its last number start.
+const BLOCK_NEEDS: usize = 64 + 8;
+
+/// The fast path over a 64-byte block starting at a value, `d[i..i + 64]` (`d` must hold [`BLOCK_NEEDS`]
+/// bytes from `i`): where every number is 1 to 8 digits without a leading zero and every separator is `,` or
+/// `\n,` (V8's layouts), all the numbers followed by a comma inside the block are appended to `out` and the
+/// start of the next value is returned; `i` if there is none (the callers then take the per-number paths,
+/// which also report errors). The block is classified with SSE2 into bit masks (bit k = byte i + k), checked
+/// as a whole, and the numbers are read at the set bits of the start mask: unlike a cursor that learns where
+/// the next number starts only once it has read this one, the numbers of a block are independent work.
+#[inline]
+fn block(d: &[u8], i: usize, out: &mut Vec<u32>) -> usize {
+    let Some(m) = classify_64(&d[i..i + 64]) else {
+        return i;
+    };
+    // A value must start with a digit (white space, an empty value...: the per-number paths decide).
+    if m.digit & 1 == 0 {
+        return i;
+    }
+    // Starts of digit runs (byte i is a value's start: byte i - 1 is taken as a separator).
+    let starts = m.digit & !(m.digit << 1);
+    // Everything that is not V8's layout, at the byte where the layout stops being safe to read as a whole:
+    // other bytes; a newline not followed by a comma or not after a digit; a comma after anything but a digit
+    // or newline; a leading zero; a run of 9 or more digits (at its start, so the number is left to the
+    // per-number path); the last byte, whose follower is not in the block. (So a comma is followed by a digit:
+    // a comma, a newline or another byte after it is flagged by the rules above.)
+    let next_is = |x: u64| x >> 1;
+    let prev_is = |x: u64| (x << 1) | 1;
+    let mut run9 = m.digit & (m.digit >> 1);
+    run9 &= run9 >> 2;
+    run9 &= run9 >> 4;
+    run9 &= m.digit >> 8;
+    let bad = !(m.digit | m.comma | m.newline)
+        | (m.newline & !next_is(m.comma))
+        | (m.newline & !prev_is(m.digit))
+        | (m.comma & !prev_is(m.digit | m.newline))
+        | (starts & m.zero & next_is(m.digit))
+        | run9
+        | (1 << 63);
+    // Up to the last comma before the first bad byte (a comma's follower, a digit, is checked).
+    let safe = (1u64 << bad.trailing_zeros()) - 1;
+    let commas = m.comma & safe;
+    if commas == 0 {
+        return i;
+    }
+    let last = 63 - commas.leading_zeros() as u64;
+    let mut todo = starts & ((1u64 << last) - 1);
+    // At most 32 numbers (a digit and a comma each) in 64 bytes; a local buffer keeps the count in a register
+    // (pushing to `out` reloads its length from memory for every number).
+    let mut buf = [0u32; 32];
+    let mut k = 0;
+    while todo != 0 {
+        let s = todo.trailing_zeros() as usize;
+        todo &= todo - 1;
+        let len = ((!m.digit) >> s).trailing_zeros() as usize;
+        let word = u64::from_le_bytes(d[i + s..i + s + 8].try_into().expect("8 bytes"));
+        buf[k] = swar_8(word ^ 0x3030_3030_3030_3030, len) as u32;
+        k += 1;
+    }
+    out.extend_from_slice(&buf[..k]);
+    i + last as usize + 1
+}
+
+/// Bit masks of a 64-byte block (bit k = byte k).
+struct Masks {
+    digit: u64,
+    comma: u64,
+    newline: u64,
+    zero: u64,
+}
+
+/// [`Masks`] of `b` (64 bytes); `None` where there is no SIMD version (not x86-64).
+#[inline(always)]
+fn classify_64(b: &[u8]) -> Option<Masks> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let b: &[u8; 64] = b.try_into().expect("64 bytes");
+        // SAFETY: SSE2 is part of the x86-64 baseline: every x86-64 CPU has it (and it is enabled at compile
+        // time for every x86-64 target), so calling an `sse2` function is sound.
+        Some(unsafe { classify_sse2(b) })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = b;
+        None
+    }
+}
+
+/// [`classify_64`] with SSE2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn classify_sse2(b: &[u8; 64]) -> Masks {
+    use std::arch::x86_64::*;
+    let mut m = Masks {
+        digit: 0,
+        comma: 0,
+        newline: 0,
+        zero: 0,
+    };
+    for k in 0..4 {
+        // SAFETY: `b` is 64 bytes, so bytes 16k..16k + 16 (k < 4) are in bounds; the load is unaligned and
+        // reads nothing else.
+        let v = unsafe { _mm_loadu_si128(b.as_ptr().add(16 * k) as *const __m128i) };
+        // ASCII digits are the bytes above '0' - 1 and below '9' + 1 as signed bytes (bytes >= 0x80 are
+        // negative, so never digits).
+        let digit = _mm_and_si128(
+            _mm_cmpgt_epi8(v, _mm_set1_epi8(b'0' as i8 - 1)),
+            _mm_cmplt_epi8(v, _mm_set1_epi8(b'9' as i8 + 1)),
+        );
+        let comma = _mm_cmpeq_epi8(v, _mm_set1_epi8(b',' as i8));
+        let newline = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8));
+        let zero = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'0' as i8));
+        m.digit |= (_mm_movemask_epi8(digit) as u16 as u64) << (16 * k);
+        m.comma |= (_mm_movemask_epi8(comma) as u16 as u64) << (16 * k);
+        m.newline |= (_mm_movemask_epi8(newline) as u16 as u64) << (16 * k);
+        m.zero |= (_mm_movemask_epi8(zero) as u16 as u64) << (16 * k);
+    }
+    m
 }
 
 /// Positions of the bytes of `word` that are not ASCII digits (high bit of each such byte), and the word with
@@ -667,6 +806,49 @@ mod tests {
                     let z = parse_chunk(&body, 0..body.len(), is_last, &mut two, &mut scratch);
                     assert_eq!((a, one), (z, two), "byte {p} = {b}, last {is_last}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_equal_the_checked_parse() {
+        // Arrays in V8's layouts (numbers of 1 to 10 digits, `,` and `\n,` separators), long enough for many
+        // 64-byte blocks at every alignment, with one byte replaced (breaking the layout or not) or none: the
+        // fast paths give the values and the error (offset and message) of the checked path alone.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = move |k: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % k
+        };
+        for case in 0..3000 {
+            let mut t = Vec::new();
+            for k in 0..20 + rnd(60) {
+                if k > 0 {
+                    t.extend_from_slice(if rnd(4) == 0 { b"\n," } else { b"," });
+                }
+                let len = [1, 1, 2, 3, 5, 8, 9, 10][rnd(8) as usize];
+                let v = rnd(10u64.pow(len)).min(u32::MAX as u64);
+                t.extend_from_slice(v.to_string().as_bytes());
+            }
+            if case % 4 != 0 {
+                let p = rnd(t.len() as u64) as usize;
+                t[p] = b"x, 0\n9-.\r"[rnd(9) as usize];
+            }
+            for is_last in [true, false] {
+                let mut body = t.clone();
+                if !is_last {
+                    body.push(b',');
+                }
+                let (mut fast, mut checked, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
+                let want = parse_range_with(&body, 0..body.len(), is_last, &mut checked, false);
+                let got = parse_range(&body, 0..body.len(), is_last, &mut fast);
+                let text = String::from_utf8_lossy(&body);
+                assert_eq!((&got, &fast), (&want, &checked), "{text}");
+                fast.clear();
+                let got = parse_chunk(&body, 0..body.len(), is_last, &mut fast, &mut scratch);
+                assert_eq!((&got, &fast), (&want, &checked), "two cursors: {text}");
             }
         }
     }
