@@ -666,32 +666,52 @@ impl DominatorTree {
     pub fn class_retained(&self, root: u32, self_size: &[u32], class_of: &[u32], classes: usize) -> Vec<u64> {
         // Independent subtrees are walked in parallel, each worker with its own counters. The root's children
         // are not enough of them (one usually holds most of the heap): the largest subtree (by retained size)
-        // is opened up, its own node counted here, until none holds more than 1/64 of the heap. Each
-        // subtree's walk starts with the counters of its ancestors.
+        // is opened up, its own node counted here, until none holds more than 1/64 of the heap (or 4096 are
+        // open: a chain-like tree would otherwise be opened all the way down). The tasks are the children of
+        // the open nodes that are not open themselves, a run of up to 4096 siblings per task, each run walked
+        // with the counters of its ancestors.
         let counts = |v: u32| self_size[v as usize] != 0;
         let mut out = vec![0u64; classes];
         let limit = self.retained.get(root as usize) / 64;
         let mut heap = std::collections::BinaryHeap::from([(self.retained.get(root as usize), root)]);
-        while let Some(&(size, v)) = heap.peek() {
-            if size <= limit || heap.len() > 4096 {
+        let mut open: Vec<u32> = Vec::new();
+        while let Some((size, v)) = heap.pop() {
+            if size <= limit || open.len() == 4096 {
                 break;
             }
-            heap.pop();
             if counts(v) && !self.has_counted_ancestor(v, self_size, class_of) {
                 out[class_of[v as usize] as usize] += size;
             }
-            heap.extend(self.children(v).iter().map(|&c| (self.retained.get(c as usize), c)));
+            open.push(v);
+            heap.extend(
+                self.children(v)
+                    .iter()
+                    .map(|&c| (self.retained.get(c as usize), c))
+                    .filter(|&(size, _)| size > limit),
+            );
         }
-        let subtrees: Vec<u32> = heap.into_iter().map(|(_, v)| v).collect();
-        let parts = subtrees
+        if open.is_empty() {
+            let mut active = vec![0u32; classes];
+            self.class_walk(root, self_size, class_of, &mut out, &mut active, &mut Vec::new());
+            return out;
+        }
+        let is_open: rustc_hash::FxHashSet<u32> = open.iter().copied().collect();
+        let runs: Vec<(u32, &[u32])> = open
+            .iter()
+            .flat_map(|&v| self.children(v).chunks(4096).map(move |run| (v, run)))
+            .collect();
+        let parts = runs
             .par_iter()
             .with_min_len(1)
             .fold(
                 || (vec![0u64; classes], vec![0u32; classes], Vec::new()),
-                |(mut out, mut active, mut stack), &v| {
-                    let path = self.ancestors(v).filter(|&a| counts(a));
+                |(mut out, mut active, mut stack), &(v, run)| {
+                    let path = std::iter::once(v).chain(self.ancestors(v)).filter(|&a| counts(a));
                     path.clone().for_each(|a| active[class_of[a as usize] as usize] += 1);
-                    self.class_walk(v, self_size, class_of, &mut out, &mut active, &mut stack);
+                    let walked = |c: &&u32| self.retained.get(**c as usize) <= limit || !is_open.contains(*c);
+                    for &c in run.iter().filter(walked) {
+                        self.class_walk(c, self_size, class_of, &mut out, &mut active, &mut stack);
+                    }
                     path.for_each(|a| active[class_of[a as usize] as usize] -= 1);
                     (out, active, stack)
                 },
