@@ -2,7 +2,10 @@
 //! (`computeIsEssentialEdge`, `calculateDominatorsAndRetainedSizes`; `../shared/oracle/README.md` §5-6).
 //!
 //! * [`essential_edges`]: one bitset over all edges, the single predicate every pass uses (forward DFS and
-//!   backward predecessor scan skip exactly the same edges).
+//!   backward predecessor scan skip exactly the same edges). The analysis builds it inside the DFS
+//!   ([`Dfs::run_essential`]: each edge's predicate is evaluated when the DFS first looks at it), which equals
+//!   the parallel pass over every edge (tested) without a pass of its own.
+//! * Class retained sizes ([`DominatorTree::class_retained`]) walk the dominator tree in parallel subtrees.
 //! * [`semi_nca`]: Semi-NCA (Georgiadis' simplification of Lengauer-Tarjan: semidominators with path
 //!   compression, then nearest-common-ancestor walks in preorder) on flat `u32` arrays indexed by DFS preorder.
 //!   Iterative everywhere (no recursion, so no stack overflow on deep heaps). O(E log V) worst case, near-linear
