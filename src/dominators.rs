@@ -411,7 +411,7 @@ fn is_essential(s: &Snapshot, page_owned: &FixedBitSet, weakmaps: &WeakMapEdges,
         if kind == EdgeKind::Shortcut {
             return false;
         }
-        if page_owned.contains(v as usize) && !page_owned.contains(u as usize) {
+        if !page_owned.contains(u as usize) && page_owned.contains(v as usize) {
             return false;
         }
     }
