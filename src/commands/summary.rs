@@ -56,8 +56,8 @@ pub fn build_summary(
     limit: Option<usize>,
     filter: Option<&Regex>,
 ) -> SummaryReport {
-    // The per-class retained sizes (a sequential walk of the dominator tree) on one core, the Statistics view
-    // (parallel passes over the nodes and edges, unless the load has made its sums) on the other.
+    // The per-class retained sizes (walks of dominator subtrees, in parallel) beside the Statistics view
+    // (parallel passes over the nodes and edges, unless the load has made its sums: then only the totals).
     let (retained, statistics) = rayon::join(
         || {
             let t = crate::timing::Phase::start("class retained");
