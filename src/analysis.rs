@@ -64,15 +64,18 @@ pub struct Analysis {
 struct Extras {
     /// The distances, beside the dominators' DFS (else on first use).
     distances: bool,
-    /// The Statistics view's sums, beside the semidominator pass.
+    /// The Statistics view's sums, beside the predecessor CSR.
     statistics: bool,
+    /// The dominated-children CSR, beside the retained sizes (else on first use).
+    children: bool,
 }
 
 impl Extras {
-    /// No optional pass: the distances on first use, no Statistics view's sums.
+    /// No optional pass: the distances and the children CSR on first use, no Statistics view's sums.
     const NONE: Extras = Extras {
         distances: false,
         statistics: false,
+        children: false,
     };
 }
 
@@ -89,11 +92,13 @@ impl Analysis {
     }
 
     /// [`Analysis::with_interfaces`] with the snapshot's own definitions, plus the Statistics view's sums
-    /// ([`summary::statistics`] then needs no pass of its own), computed beside the semidominator pass.
+    /// ([`summary::statistics`] then needs no pass of its own), computed beside the predecessor CSR, and the
+    /// dominated-children CSR that the class retained sizes walk, built beside the retained sizes.
     pub fn for_summary(snap: Snapshot) -> Result<Analysis> {
         let extras = Extras {
             distances: true,
             statistics: true,
+            children: true,
         };
         Self::build(snap, Some(None), extras)
     }
@@ -225,9 +230,7 @@ impl Analysis {
                 (own, classes)
             },
         );
-        // The summary's class retained sizes walk the dominator tree: its children CSR is built beside the
-        // retained sizes.
-        let dom = if extras.statistics {
+        let dom = if extras.children {
             DominatorTree::with_children(doms, snap.root, &snap.node_self)
         } else {
             DominatorTree::from_dominators(doms, snap.root, &snap.node_self)

@@ -328,9 +328,10 @@ fn store<S: Records + ?Sized>(first: usize, fields: usize, vals: &[u32], sink: &
 
 /// Parse the values of chunk `c` into `out`. On a syntax error, `out` holds the values before it.
 ///
-/// The chunk is cut in two at a comma near its middle and the fast path runs over both halves in one loop:
-/// where a number ends, and so where the next one starts, is known only once its digits have been looked at,
-/// so one cursor is a chain of dependent loads; two independent chains keep the core busy. The second half's
+/// The chunk is cut in two at a comma near its middle and the block fast path ([`block`]) runs over both
+/// halves in one loop: where a block's last number ends, and so where the next block starts, is known only once
+/// the block has been classified, so one cursor is a chain of dependent steps; two independent chains keep the
+/// core busy. The second half's
 /// values go to `scratch` and are appended to `out` at the end (or before a syntax error of the second half).
 /// Each half is finished by the sequential parse, which also reports errors, so results and error offsets
 /// are those of a single cursor.
