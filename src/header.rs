@@ -348,7 +348,7 @@ impl Header {
         let trace_function_count: Option<u64> = top.get("trace_function_count", count)?;
         let root_index: u64 = top.get("root_index", count)?.unwrap_or(0);
         let field_count = nf.len() as u64;
-        if root_index % field_count != 0 {
+        if !root_index.is_multiple_of(field_count) {
             return Err(top.at("root_index").err(format!(
                 "root_index {root_index} is not a node index (a multiple of the {field_count} node fields)"
             )));

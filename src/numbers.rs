@@ -6,10 +6,11 @@
 //!    element count, known before one byte of output is allocated;
 //! 2. each chunk is parsed strictly (only ASCII digits, commas and JSON whitespace; no sign, fraction, exponent
 //!    or value above `u32::MAX`) and every value is handed to a sink with its record and field numbers.
-//!    The fast path reads 64-byte blocks in V8's layout as a whole: classified into bit masks with SSE2, checked,
-//!    then the numbers converted two at a time with SSSE3/SSE4.1 multiply-adds where the CPU has them (detected
-//!    at run time), else one at a time with word arithmetic; everything else takes the checked per-number path,
-//!    which alone reports errors.
+//!    The fast path reads 64-byte blocks in V8's layout as a whole: classified into bit masks, checked, then
+//!    the numbers converted with the best parser the CPU has (detected at run time): eight at a time in AVX-512
+//!    registers (VBMI/VBMI2 byte permutations), two at a time with SSSE3/SSE4.1 multiply-adds, or one at a time
+//!    with word arithmetic (SSE2 masks); everything else takes the checked per-number path, which alone reports
+//!    errors.
 //!
 //! Any violation is a [`ParseError`] with the section and the exact byte offset; when several chunks fail, the
 //! first in file order is reported, so errors are deterministic whatever the thread count.
@@ -208,7 +209,7 @@ impl ArrayPlan {
                 "meta declares no fields for this array",
             ));
         }
-        if self.len % fields != 0 {
+        if !self.len.is_multiple_of(fields) {
             return Err(ParseError::new(
                 &self.section,
                 start as u64,
@@ -347,11 +348,42 @@ fn parse_chunk(
     scratch: &mut Vec<u32>,
 ) -> Result<(), (usize, String)> {
     #[cfg(target_arch = "x86_64")]
-    if has_v2() {
-        // SAFETY: the CPU has every feature `parse_chunk_v2` is compiled with (checked at run time just above).
-        return unsafe { parse_chunk_v2(d, c, is_last, out, scratch) };
+    {
+        if has_v3() {
+            // SAFETY: the CPU has every feature `parse_chunk_v3` is compiled with (checked just above).
+            return unsafe { parse_chunk_v3(d, c, is_last, out, scratch) };
+        }
+        if has_v2() {
+            // SAFETY: the CPU has every feature `parse_chunk_v2` is compiled with (checked just above).
+            return unsafe { parse_chunk_v2(d, c, is_last, out, scratch) };
+        }
     }
-    parse_chunk_with::<false>(d, c, is_last, out, scratch)
+    parse_chunk_with::<1>(d, c, is_last, out, scratch)
+}
+
+/// Whether this CPU has the features of the third block parser ([`block_v3`]): AVX-512 F, BW, VBMI and VBMI2
+/// (Intel since Ice Lake, AMD since Zen 4), BMI1 and POPCNT.
+#[cfg(target_arch = "x86_64")]
+fn has_v3() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
+        && std::arch::is_x86_feature_detected!("avx512vbmi")
+        && std::arch::is_x86_feature_detected!("avx512vbmi2")
+        && std::arch::is_x86_feature_detected!("bmi1")
+        && std::arch::is_x86_feature_detected!("popcnt")
+}
+
+/// [`parse_chunk_with`] with the third block parser, compiled for its features.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi1,popcnt")]
+fn parse_chunk_v3(
+    d: &[u8],
+    c: Range<usize>,
+    is_last: bool,
+    out: &mut Vec<u32>,
+    scratch: &mut Vec<u32>,
+) -> Result<(), (usize, String)> {
+    parse_chunk_with::<3>(d, c, is_last, out, scratch)
 }
 
 /// Whether this CPU has the features of the second block parser ([`block_v2`]): SSSE3 and SSE4.1 for the
@@ -375,12 +407,12 @@ fn parse_chunk_v2(
     out: &mut Vec<u32>,
     scratch: &mut Vec<u32>,
 ) -> Result<(), (usize, String)> {
-    parse_chunk_with::<true>(d, c, is_last, out, scratch)
+    parse_chunk_with::<2>(d, c, is_last, out, scratch)
 }
 
-/// [`parse_chunk`] with the first (`V2 == false`, SSE2) or the second block parser.
+/// [`parse_chunk`] with block parser number `V` (1, 2 or 3: [`block`]).
 #[inline(always)]
-fn parse_chunk_with<const V2: bool>(
+fn parse_chunk_with<const V: u8>(
     d: &[u8],
     c: Range<usize>,
     is_last: bool,
@@ -391,12 +423,12 @@ fn parse_chunk_with<const V2: bool>(
     let half = c.start + c.len() / 2;
     let mid = match memchr::memchr(b',', &d[half..c.end]) {
         Some(p) if c.len() > SPLIT_ABOVE && half + p + 1 < c.end => half + p + 1,
-        _ => return parse_range_with::<V2>(d, c, is_last, out, true),
+        _ => return parse_range_with::<V>(d, c, is_last, out, true),
     };
     scratch.clear();
     let (mut i, mut j) = (c.start, mid);
     while i + BLOCK_NEEDS <= mid && j + BLOCK_NEEDS <= c.end {
-        let (a, b) = (block::<V2>(d, i, out), block::<V2>(d, j, scratch));
+        let (a, b) = (block::<V>(d, i, out), block::<V>(d, j, scratch));
         let stuck = a == i || b == j;
         (i, j) = (a, b);
         if stuck {
@@ -405,17 +437,17 @@ fn parse_chunk_with<const V2: bool>(
     }
     // `i == mid` is the end of the first half (just after a comma), not an empty value.
     if i < mid {
-        parse_range_with::<V2>(d, i..mid, false, out, true)?;
+        parse_range_with::<V>(d, i..mid, false, out, true)?;
     }
-    let second = parse_range_with::<V2>(d, j..c.end, is_last, scratch, true);
+    let second = parse_range_with::<V>(d, j..c.end, is_last, scratch, true);
     out.extend_from_slice(scratch);
     second
 }
 
-/// The sequential parse of `d[c]` into `out` (see [`parse_chunk`]), with the fast paths (`fast`; `V2`: which
+/// The sequential parse of `d[c]` into `out` (see [`parse_chunk`]), with the fast paths (`fast`; `V`: which
 /// block parser) or only the checked one (the reference in tests).
 #[inline(always)]
-fn parse_range_with<const V2: bool>(
+fn parse_range_with<const V: u8>(
     d: &[u8],
     c: Range<usize>,
     is_last: bool,
@@ -430,7 +462,7 @@ fn parse_range_with<const V2: bool>(
         // chunk's end, errors) takes the checked path below, so errors and their offsets are the same either way.
         while fast && i + 16 <= end {
             if i + BLOCK_NEEDS <= end {
-                let j = block::<V2>(d, i, out);
+                let j = block::<V>(d, i, out);
                 if j != i {
                     i = j;
                     continue;
@@ -496,15 +528,22 @@ const BLOCK_NEEDS: usize = 64 + 8;
 /// start of the next value is returned; `i` if there is none (the callers then take the per-number paths,
 /// which also report errors). The block is classified with SSE2 into bit masks (bit k = byte i + k) and checked
 /// as a whole ([`span`]); unlike a cursor that learns where the next number starts only once it has read this
-/// one, the numbers of a block are then independent work. `V2 == false`: numbers of 1 to 8 digits, each read
-/// as one word at its start ([`block_v1`]); else 1 to 9 digits, two at a time in SSE registers ([`block_v2`]).
+/// one, the numbers of a block are then independent work. `V == 1`: numbers of 1 to 8 digits, each read as one
+/// word at its start ([`block_v1`]); 2: 1 to 9 digits, two at a time in SSE registers ([`block_v2`]); 3: 1 to
+/// 9 digits, the whole block in AVX-512 registers, eight numbers at a time ([`block_v3`]).
 #[inline(always)]
-fn block<const V2: bool>(d: &[u8], i: usize, out: &mut Vec<u32>) -> usize {
+fn block<const V: u8>(d: &[u8], i: usize, out: &mut Vec<u32>) -> usize {
     #[cfg(target_arch = "x86_64")]
-    if V2 {
-        // SAFETY: `V2` is set only inside `parse_chunk_v2`, which is called only when the CPU has its
-        // features, the features `block_v2` needs.
-        return unsafe { block_v2(d, i, out) };
+    {
+        if V == 3 {
+            // SAFETY: `V == 3` only inside `parse_chunk_v3` (and tests), called only when the CPU has its
+            // features, the features `block_v3` needs.
+            return unsafe { block_v3(d, i, out) };
+        }
+        if V == 2 {
+            // SAFETY: as above, with `parse_chunk_v2` and `block_v2`.
+            return unsafe { block_v2(d, i, out) };
+        }
     }
     block_v1(d, i, out)
 }
@@ -675,6 +714,113 @@ unsafe fn block_v2(d: &[u8], i: usize, out: &mut Vec<u32>) -> usize {
         nine &= nine - 1;
         let n = (sp.starts & ((1u64 << s) - 1)).count_ones() as usize;
         buf[n] += (b[s as usize] - b'0') as u32 * 100_000_000;
+    }
+    out.extend_from_slice(&buf[..count]);
+    i + sp.last as usize + 1
+}
+
+/// Byte k of a register: k ([`block_v3`]'s positions).
+const V3_IOTA: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut k = 0;
+    while k < 64 {
+        t[k] = k as u8;
+        k += 1;
+    }
+    t
+};
+
+/// Byte k of a register: k / 8, the number of its 8-byte lane.
+const V3_LANE: [u8; 64] = {
+    let mut t = [0u8; 64];
+    let mut k = 0;
+    while k < 64 {
+        t[k] = (k / 8) as u8;
+        k += 1;
+    }
+    t
+};
+
+/// Byte k of a register: k % 8 - 7, its offset from the end of its 8-byte lane.
+const V3_OFFSET: [i8; 64] = {
+    let mut t = [0i8; 64];
+    let mut k = 0;
+    while k < 64 {
+        t[k] = (k % 8) as i8 - 7;
+        k += 1;
+    }
+    t
+};
+
+/// [`block`] with numbers of 1 to 9 digits, the block in one AVX-512 register: masks by byte comparisons,
+/// the positions of the numbers' first and last digits compressed into bytes (VBMI2), then eight numbers at a
+/// time: each 8-byte lane gathers its number's last 8 digits right-aligned, zeros before its first digit
+/// (VBMI byte permutation), and is reduced by multiply-adds to a 64-bit value; the first digit of a 9-digit
+/// number is added afterwards. Reads only the 64 bytes of the block.
+///
+/// # Safety
+/// The CPU must have AVX-512 F, BW, VBMI and VBMI2, BMI1 and POPCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi1,popcnt")]
+#[inline]
+unsafe fn block_v3(d: &[u8], i: usize, out: &mut Vec<u32>) -> usize {
+    use std::arch::x86_64::*;
+    let b: &[u8; 64] = d[i..i + 64].try_into().expect("64 bytes");
+    // SAFETY: `b` is 64 bytes; the load is unaligned and reads nothing else.
+    let v = unsafe { _mm512_loadu_si512(b.as_ptr() as *const __m512i) };
+    let m = Masks {
+        // Bytes '0'..='9': below 10 once '0' is subtracted (unsigned, so smaller bytes wrap above).
+        digit: _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8(b'0' as i8)), _mm512_set1_epi8(10)),
+        comma: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b',' as i8)),
+        newline: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'\n' as i8)),
+        zero: _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b'0' as i8)),
+    };
+    let Some(sp) = span(&m, true) else {
+        return i;
+    };
+    let ends = m.digit & !(m.digit >> 1) & sp.below;
+    let count = sp.starts.count_ones() as usize;
+    // SAFETY (the three loads): 64-byte arrays, unaligned loads.
+    let (iota, lane, offset) = unsafe {
+        (
+            _mm512_loadu_si512(V3_IOTA.as_ptr() as *const __m512i),
+            _mm512_loadu_si512(V3_LANE.as_ptr() as *const __m512i),
+            _mm512_loadu_si512(V3_OFFSET.as_ptr() as *const __m512i),
+        )
+    };
+    // First and last digit positions of numbers 0, 1, ... in bytes 0, 1, ... (zeros after the last).
+    let first = _mm512_maskz_compress_epi8(sp.starts, iota);
+    let last = _mm512_maskz_compress_epi8(ends, iota);
+    let digits = _mm512_subs_epu8(v, _mm512_set1_epi8(b'0' as i8));
+    let (w1, w2) = (_mm512_set1_epi16(0x010A), _mm512_set1_epi32(0x0001_0064));
+    let w3 = _mm512_set1_epi64(10_000);
+    // At most 32 numbers, written eight at a time.
+    let mut buf = [0u32; 32];
+    let mut n = 0;
+    while n < count {
+        let sel = _mm512_add_epi8(lane, _mm512_set1_epi8(n as i8));
+        let e = _mm512_permutexvar_epi8(sel, last);
+        let s = _mm512_permutexvar_epi8(sel, first);
+        // Byte k of lane j reads block byte e_j - 7 + k (negative below the block: masked off, as is every
+        // byte before the number's first digit).
+        let at = _mm512_add_epi8(e, offset);
+        let keep = _mm512_cmpge_epi8_mask(at, s);
+        let x = _mm512_maskz_permutexvar_epi8(keep, at, digits);
+        let x = _mm512_maddubs_epi16(x, w1);
+        let x = _mm512_madd_epi16(x, w2);
+        // Per 64-bit lane: the first 4 digits' value in the low half, the last 4 digits' in the high half.
+        let x = _mm512_add_epi64(_mm512_mul_epu32(x, w3), _mm512_srli_epi64(x, 32));
+        let x = _mm512_cvtepi64_epi32(x);
+        // SAFETY: n <= 24 (n < count <= 32, a multiple of 8), so slots n..n + 8 are in `buf`.
+        unsafe { _mm256_storeu_si256(buf.as_mut_ptr().add(n) as *mut __m256i, x) };
+        n += 8;
+    }
+    let mut nine = sp.nine;
+    while nine != 0 {
+        let s = nine.trailing_zeros();
+        nine &= nine - 1;
+        let k = (sp.starts & ((1u64 << s) - 1)).count_ones() as usize;
+        buf[k] += (b[s as usize] - b'0') as u32 * 100_000_000;
     }
     out.extend_from_slice(&buf[..count]);
     i + sp.last as usize + 1
@@ -974,7 +1120,7 @@ mod tests {
                         body.push(b',');
                     }
                     let (mut one, mut two, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
-                    let a = parse_range_with::<false>(&body, 0..body.len(), is_last, &mut one, true);
+                    let a = parse_range_with::<1>(&body, 0..body.len(), is_last, &mut one, true);
                     let z = parse_chunk(&body, 0..body.len(), is_last, &mut two, &mut scratch);
                     assert_eq!((a, one), (z, two), "byte {p} = {b}, last {is_last}");
                 }
@@ -989,15 +1135,15 @@ mod tests {
         let r = from..body.len();
         let mut out = Vec::new();
         let (mut v, mut scratch) = (Vec::new(), Vec::new());
-        let got = parse_range_with::<false>(body, r.clone(), is_last, &mut v, true);
+        let got = parse_range_with::<1>(body, r.clone(), is_last, &mut v, true);
         out.push(("v1", (got, std::mem::take(&mut v))));
-        let got = parse_chunk_with::<false>(body, r.clone(), is_last, &mut v, &mut scratch);
+        let got = parse_chunk_with::<1>(body, r.clone(), is_last, &mut v, &mut scratch);
         out.push(("v1, two cursors", (got, std::mem::take(&mut v))));
         #[cfg(target_arch = "x86_64")]
         if has_v2() {
             #[target_feature(enable = "ssse3,sse4.1,bmi1,popcnt")]
             fn range_v2(d: &[u8], c: Range<usize>, is_last: bool, out: &mut Vec<u32>) -> Result<(), (usize, String)> {
-                parse_range_with::<true>(d, c, is_last, out, true)
+                parse_range_with::<2>(d, c, is_last, out, true)
             }
             // SAFETY: the CPU has the features (checked just above).
             let got = unsafe { range_v2(body, r.clone(), is_last, &mut v) };
@@ -1005,6 +1151,19 @@ mod tests {
             // SAFETY: as above.
             let got = unsafe { parse_chunk_v2(body, r.clone(), is_last, &mut v, &mut scratch) };
             out.push(("v2, two cursors", (got, std::mem::take(&mut v))));
+        }
+        #[cfg(target_arch = "x86_64")]
+        if has_v3() {
+            #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,avx512vbmi2,bmi1,popcnt")]
+            fn range_v3(d: &[u8], c: Range<usize>, is_last: bool, out: &mut Vec<u32>) -> Result<(), (usize, String)> {
+                parse_range_with::<3>(d, c, is_last, out, true)
+            }
+            // SAFETY: the CPU has the features (checked just above).
+            let got = unsafe { range_v3(body, r.clone(), is_last, &mut v) };
+            out.push(("v3", (got, std::mem::take(&mut v))));
+            // SAFETY: as above.
+            let got = unsafe { parse_chunk_v3(body, r.clone(), is_last, &mut v, &mut scratch) };
+            out.push(("v3, two cursors", (got, std::mem::take(&mut v))));
         }
         out
     }
@@ -1045,7 +1204,7 @@ mod tests {
                     body.push(b',');
                 }
                 let mut checked = Vec::new();
-                let want = parse_range_with::<false>(&body, prefix.len()..body.len(), is_last, &mut checked, false);
+                let want = parse_range_with::<1>(&body, prefix.len()..body.len(), is_last, &mut checked, false);
                 let text = String::from_utf8_lossy(&body);
                 for (name, got) in fast_parses(&body, prefix.len(), is_last) {
                     assert_eq!(got, (want.clone(), checked.clone()), "{name}: {text}");

@@ -176,7 +176,7 @@ struct EdgeColumns<'a> {
 impl EdgeColumns<'_> {
     #[inline]
     fn to_node(&self, v: u32) -> Result<u32, String> {
-        if v % self.nf != 0 {
+        if !v.is_multiple_of(self.nf) {
             return Err(format!("to_node {v} is not a multiple of the {} node fields", self.nf));
         }
         if v as u64 >= self.limit {
@@ -454,7 +454,7 @@ impl Snapshot {
                 let mut out = Vec::with_capacity(count);
                 for (k, rec) in flat.chunks_exact(lf).enumerate() {
                     let obj = rec[oi] as usize;
-                    if obj % nf != 0 || obj / nf >= n {
+                    if !obj.is_multiple_of(nf) || obj / nf >= n {
                         return Err(ParseError::new(
                             "locations",
                             plan.offset_of(d, k * lf + oi),

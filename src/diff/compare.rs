@@ -135,7 +135,7 @@ pub fn compare(
         match (ia, ib) {
             (Some(x), Some(y)) if x == y => {
                 let (oa, ob) = (a_sorted[i], b_sorted[j]);
-                if common % NAME_SAMPLE == 0 {
+                if common.is_multiple_of(NAME_SAMPLE) {
                     sampled_names.0 += 1;
                     let same = sa.kind(oa) == sb.kind(ob) && sa.name_bytes(oa) == sb.name_bytes(ob);
                     sampled_names.1 += u64::from(same);
