@@ -268,10 +268,12 @@ impl ArrayPlan {
                     let parsed = parse_chunk(d, c.clone(), k == last, vals, scratch);
                     done(c.clone());
                     // Values before a syntax error come first in the file: their errors win.
+                    // The chunk's values are `vals` then `scratch` (the two halves of `parse_chunk`).
                     let first = self.first[k];
-                    let stored = store(first, fields, vals, sink)
-                        .map_err(|(i, msg)| ParseError::new(&self.section, self.offset_of(d, first + i), msg));
-                    stored?;
+                    let second = first + vals.len();
+                    let at = |i: usize, msg: String| ParseError::new(&self.section, self.offset_of(d, i), msg);
+                    store(first, fields, vals, sink).map_err(|(i, msg)| at(first + i, msg))?;
+                    store(second, fields, scratch, sink).map_err(|(i, msg)| at(second + i, msg))?;
                     parsed.map_err(|(off, msg)| ParseError::new(&self.section, off as u64, msg))
                 },
             )
@@ -331,15 +333,16 @@ fn store<S: Records + ?Sized>(first: usize, fields: usize, vals: &[u32], sink: &
     Ok(())
 }
 
-/// Parse the values of chunk `c` into `out`. On a syntax error, `out` holds the values before it.
+/// Parse the values of chunk `c` into `out` then `scratch`: the chunk's values are `out` followed by `scratch`
+/// (not copied into one: the caller stores them one after the other). On a syntax error, the two hold the
+/// values before it.
 ///
 /// The chunk is cut in two at a comma near its middle and the block fast path ([`block`]) runs over both
 /// halves in one loop: where a block's last number ends, and so where the next block starts, is known only once
 /// the block has been classified, so one cursor is a chain of dependent steps; two independent chains keep the
-/// core busy. The second half's
-/// values go to `scratch` and are appended to `out` at the end (or before a syntax error of the second half).
-/// Each half is finished by the sequential parse, which also reports errors, so results and error offsets
-/// are those of a single cursor.
+/// core busy. The first half's values go to `out`, the second's to `scratch` (emptied when the first half has
+/// a syntax error). Each half is finished by the sequential parse, which also reports errors, so results and
+/// error offsets are those of a single cursor.
 fn parse_chunk(
     d: &[u8],
     c: Range<usize>,
@@ -423,7 +426,10 @@ fn parse_chunk_with<const V: u8>(
     let half = c.start + c.len() / 2;
     let mid = match memchr::memchr(b',', &d[half..c.end]) {
         Some(p) if c.len() > SPLIT_ABOVE && half + p + 1 < c.end => half + p + 1,
-        _ => return parse_range_with::<V>(d, c, is_last, out, true),
+        _ => {
+            scratch.clear();
+            return parse_range_with::<V>(d, c, is_last, out, true);
+        }
     };
     scratch.clear();
     let (mut i, mut j) = (c.start, mid);
@@ -437,11 +443,12 @@ fn parse_chunk_with<const V: u8>(
     }
     // `i == mid` is the end of the first half (just after a comma), not an empty value.
     if i < mid {
-        parse_range_with::<V>(d, i..mid, false, out, true)?;
+        if let Err(e) = parse_range_with::<V>(d, i..mid, false, out, true) {
+            scratch.clear();
+            return Err(e);
+        }
     }
-    let second = parse_range_with::<V>(d, j..c.end, is_last, scratch, true);
-    out.extend_from_slice(scratch);
-    second
+    parse_range_with::<V>(d, j..c.end, is_last, scratch, true)
 }
 
 /// The sequential parse of `d[c]` into `out` (see [`parse_chunk`]), with the fast paths (`fast`; `V`: which
@@ -1122,6 +1129,7 @@ mod tests {
                     let (mut one, mut two, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
                     let a = parse_range_with::<1>(&body, 0..body.len(), is_last, &mut one, true);
                     let z = parse_chunk(&body, 0..body.len(), is_last, &mut two, &mut scratch);
+                    two.extend_from_slice(&scratch);
                     assert_eq!((a, one), (z, two), "byte {p} = {b}, last {is_last}");
                 }
             }
@@ -1138,6 +1146,7 @@ mod tests {
         let got = parse_range_with::<1>(body, r.clone(), is_last, &mut v, true);
         out.push(("v1", (got, std::mem::take(&mut v))));
         let got = parse_chunk_with::<1>(body, r.clone(), is_last, &mut v, &mut scratch);
+        v.extend_from_slice(&scratch);
         out.push(("v1, two cursors", (got, std::mem::take(&mut v))));
         #[cfg(target_arch = "x86_64")]
         if has_v2() {
@@ -1150,6 +1159,7 @@ mod tests {
             out.push(("v2", (got, std::mem::take(&mut v))));
             // SAFETY: as above.
             let got = unsafe { parse_chunk_v2(body, r.clone(), is_last, &mut v, &mut scratch) };
+            v.extend_from_slice(&scratch);
             out.push(("v2, two cursors", (got, std::mem::take(&mut v))));
         }
         #[cfg(target_arch = "x86_64")]
@@ -1163,6 +1173,7 @@ mod tests {
             out.push(("v3", (got, std::mem::take(&mut v))));
             // SAFETY: as above.
             let got = unsafe { parse_chunk_v3(body, r.clone(), is_last, &mut v, &mut scratch) };
+            v.extend_from_slice(&scratch);
             out.push(("v3, two cursors", (got, std::mem::take(&mut v))));
         }
         out
@@ -1208,6 +1219,38 @@ mod tests {
                 let text = String::from_utf8_lossy(&body);
                 for (name, got) in fast_parses(&body, prefix.len(), is_last) {
                     assert_eq!(got, (want.clone(), checked.clone()), "{name}: {text}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_values_are_reported_at_their_offset() {
+        // Arrays long enough for the two-halves split of their chunks, one value rejected by the sink, at every
+        // index (so in the first or second half of a chunk, or cut by a boundary), records of 1, 3 and 7 fields:
+        // the error is at that value's byte offset.
+        let vals: Vec<String> = (0..60).map(|k| (k * 37 % 1000 + 1).to_string()).collect();
+        for bad in 0..vals.len() {
+            let mut v = vals.clone();
+            v[bad] = "4000000".into();
+            let doc = format!("[{}]", v.join(","));
+            let d = doc.as_bytes();
+            let want = doc.find("4000000").unwrap() as u64;
+            for chunk in [16, 40, 64, 100, 1 << 20] {
+                let plan = ArrayPlan::with_chunk_size(d, 0..d.len(), "nodes", chunk).unwrap();
+                for fields in [1, 3, 7] {
+                    let reject = |_: usize, _: usize, x: u32| {
+                        if x == 4_000_000 {
+                            Err("too big".to_string())
+                        } else {
+                            Ok(())
+                        }
+                    };
+                    let err = plan.parse(d, fields, reject, |_| {}).unwrap_err();
+                    assert_eq!(
+                        err.offset, want,
+                        "value {bad}, chunks of {chunk} bytes, {fields} fields"
+                    );
                 }
             }
         }
