@@ -424,14 +424,11 @@ fn parse_chunk_with<const V: u8>(
 ) -> Result<(), (usize, String)> {
     const SPLIT_ABOVE: usize = 32;
     let half = c.start + c.len() / 2;
+    scratch.clear();
     let mid = match memchr::memchr(b',', &d[half..c.end]) {
         Some(p) if c.len() > SPLIT_ABOVE && half + p + 1 < c.end => half + p + 1,
-        _ => {
-            scratch.clear();
-            return parse_range_with::<V>(d, c, is_last, out, true);
-        }
+        _ => return parse_range_with::<V>(d, c, is_last, out, true),
     };
-    scratch.clear();
     let (mut i, mut j) = (c.start, mid);
     while i + BLOCK_NEEDS <= mid && j + BLOCK_NEEDS <= c.end {
         let (a, b) = (block::<V>(d, i, out), block::<V>(d, j, scratch));
@@ -640,6 +637,19 @@ fn block_v1(d: &[u8], i: usize, out: &mut Vec<u32>) -> usize {
     i + sp.last as usize + 1
 }
 
+/// The block parsers that read 9-digit numbers convert only their last 8 digits: add each one's first digit
+/// (times 10^8) to its value in `buf` (the values of the span's numbers in order; `b` the block).
+#[inline(always)]
+fn add_first_of_nine(buf: &mut [u32], sp: &Span, b: &[u8; 64]) {
+    let mut nine = sp.nine;
+    while nine != 0 {
+        let s = nine.trailing_zeros();
+        nine &= nine - 1;
+        let n = (sp.starts & ((1u64 << s) - 1)).count_ones() as usize;
+        buf[n] += (b[s as usize] - b'0') as u32 * 100_000_000;
+    }
+}
+
 /// Masks keeping the top `j + 1` bytes of a little-endian word (`j` in 0..=7; 8: all of it).
 const KEEP_TOP: [u64; 9] = {
     let mut t = [u64::MAX; 9];
@@ -715,13 +725,7 @@ unsafe fn block_v2(d: &[u8], i: usize, out: &mut Vec<u32>) -> usize {
         unsafe { _mm_storel_epi64(buf.as_mut_ptr().add(k) as *mut __m128i, v) };
         k += 2;
     }
-    let mut nine = sp.nine;
-    while nine != 0 {
-        let s = nine.trailing_zeros();
-        nine &= nine - 1;
-        let n = (sp.starts & ((1u64 << s) - 1)).count_ones() as usize;
-        buf[n] += (b[s as usize] - b'0') as u32 * 100_000_000;
-    }
+    add_first_of_nine(&mut buf, &sp, b);
     out.extend_from_slice(&buf[..count]);
     i + sp.last as usize + 1
 }
@@ -822,13 +826,7 @@ unsafe fn block_v3(d: &[u8], i: usize, out: &mut Vec<u32>) -> usize {
         unsafe { _mm256_storeu_si256(buf.as_mut_ptr().add(n) as *mut __m256i, x) };
         n += 8;
     }
-    let mut nine = sp.nine;
-    while nine != 0 {
-        let s = nine.trailing_zeros();
-        nine &= nine - 1;
-        let k = (sp.starts & ((1u64 << s) - 1)).count_ones() as usize;
-        buf[k] += (b[s as usize] - b'0') as u32 * 100_000_000;
-    }
+    add_first_of_nine(&mut buf, &sp, b);
     out.extend_from_slice(&buf[..count]);
     i + sp.last as usize + 1
 }
