@@ -438,9 +438,13 @@ fn is_essential(s: &Snapshot, page_owned: &FixedBitSet, weakmaps: &WeakMapEdges,
     if v == u {
         return false;
     }
-    if let Some((table, _)) = weakmaps.get(s, e) {
-        if s.node_id[u as usize] as u64 == table {
-            return false;
+    // Only a table's own pair edges (table -> value) are not essential: the edge's name is read only for
+    // those nodes.
+    if weakmaps.is_table(u) {
+        if let Some((table, _)) = weakmaps.get(s, e) {
+            if s.node_id[u as usize] as u64 == table {
+                return false;
+            }
         }
     }
     if u != root {

@@ -228,6 +228,9 @@ pub struct WeakMapEdges {
     by_string: HashMap<u32, (u64, u32)>,
     /// Quick negative test: string indexes present in `by_string`.
     is_pair_name: FixedBitSet,
+    /// Nodes whose id is the table id of some pair name (one bit per node; empty when there are no pair
+    /// names): only their edges can be the table -> value edge that is not essential.
+    tables: FixedBitSet,
 }
 
 impl WeakMapEdges {
@@ -263,10 +266,28 @@ impl WeakMapEdges {
         for &i in by_string.keys() {
             is_pair_name.insert(i as usize);
         }
+        let mut tables = FixedBitSet::new();
+        if !by_string.is_empty() {
+            let ids: rustc_hash::FxHashSet<u64> = by_string.values().map(|&(t, _)| t).collect();
+            tables.grow(s.node_count());
+            for (o, &id) in s.node_id.iter().enumerate() {
+                if ids.contains(&(id as u64)) {
+                    tables.insert(o);
+                }
+            }
+        }
         WeakMapEdges {
             by_string,
             is_pair_name,
+            tables,
         }
+    }
+
+    /// True when node `o`'s id is the table id of some pair name (so that its outgoing pair edge, the table ->
+    /// value one, is not essential); a bit test, before [`WeakMapEdges::get`] reads the edge's name.
+    #[inline]
+    pub fn is_table(&self, o: u32) -> bool {
+        self.tables.contains(o as usize)
     }
 
     /// For an `internal` edge, its (table id, duplicated-part id) if its name is a WeakMap pair name.
