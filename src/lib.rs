@@ -2,7 +2,7 @@
 //!
 //! The pipeline, in the order [`analysis::Analysis::new`] runs it (mirroring DevTools'
 //! `HeapSnapshot.initialize()`):
-//! open ([`input`]) -> scan sections ([`scan`]) -> parse numbers || strings ([`numbers`], [`strings`]) into
+//! open ([`input`]) -> scan sections ([`scan`]) -> parse numbers || strings, locations ([`numbers`], [`strings`]) into
 //! columns ([`snapshot`]) -> graph and retainers ([`graph`]) -> DevTools semantics: detachedness, shallow-size
 //! reattribution, page-owned nodes, distances, class keys ([`devtools`]) -> aggregations ([`summary`]) ->
 //! report -> render ([`report`]).

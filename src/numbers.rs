@@ -963,7 +963,7 @@ pub fn parse_flat(d: &[u8], range: Range<usize>, section: &str) -> Result<Vec<u3
 }
 
 /// Every value of the array `plan` describes, in one flat `Vec<u32>`.
-fn flat_values(plan: &ArrayPlan, d: &[u8]) -> Result<Vec<u32>, ParseError> {
+pub(crate) fn flat_values(plan: &ArrayPlan, d: &[u8]) -> Result<Vec<u32>, ParseError> {
     let out: Vec<std::sync::atomic::AtomicU32> = (0..plan.len).map(|_| std::sync::atomic::AtomicU32::new(0)).collect();
     plan.parse(
         d,

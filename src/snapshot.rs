@@ -1,8 +1,8 @@
 //! The loaded snapshot: struct-of-arrays columns for nodes and edges, the string table, locations.
 //!
 //! Pipeline of [`Snapshot::from_bytes`]: scan sections -> parse the header -> plan `nodes` and `edges` (parallel
-//! comma count: exact sizes before any allocation) -> parse `nodes` || `edges` || `strings` (rayon) straight into
-//! the columns -> validate cross-references (string indexes, edge counts) -> `first_edge` prefix sum.
+//! comma count: exact sizes before any allocation) -> parse `nodes` || `edges` || `strings` then `locations` (rayon)
+//! straight into the columns -> validate cross-references (string indexes, edge counts) -> `first_edge` prefix sum.
 //!
 //! Invariants once loaded: `first_edge.len() == node_count + 1`, `first_edge[node_count] == edge_count`,
 //! `edge_to(e) < node_count` (an ordinal, not V8's node index), every node and non-index edge name is a valid
@@ -282,6 +282,44 @@ impl Records for EdgeColumns<'_> {
     }
 }
 
+/// The `locations` section (empty when the snapshot has none): its records checked (`object_index` a node
+/// index) and converted.
+fn parse_locations(
+    d: &[u8],
+    sections: &scan::Sections,
+    header: &Header,
+    n: usize,
+    release: &(impl Fn(Range<usize>) + Sync),
+) -> Result<Vec<Location>, ParseError> {
+    let (Some(lr), Some([oi, si, li, ci])) = (sections.get("locations"), header.location_offsets) else {
+        return Ok(Vec::new());
+    };
+    let nf = ExactDivisor::new(header.node_field_count as u32);
+    let lf = header.location_field_count;
+    let plan = ArrayPlan::new(d, lr.clone(), "locations")?;
+    let count = plan.expect(lf, None, "location", lr.start)?;
+    let flat = crate::numbers::flat_values(&plan, d)?;
+    release(lr.clone());
+    let mut out = Vec::with_capacity(count);
+    for (k, rec) in flat.chunks_exact(lf).enumerate() {
+        let obj = rec[oi];
+        let Some(node) = nf.exact(obj).filter(|&o| (o as usize) < n) else {
+            return Err(ParseError::new(
+                "locations",
+                plan.offset_of(d, k * lf + oi),
+                format!("object_index {obj} is not a node index"),
+            ));
+        };
+        out.push(Location {
+            node,
+            script_id: rec[si],
+            line: rec[li],
+            column: rec[ci],
+        });
+    }
+    Ok(out)
+}
+
 /// Bits that hold an edge type in a packed edge: enough for `kinds` types, at least 1.
 fn edge_type_bits(kinds: usize) -> u32 {
     (usize::BITS - kinds.saturating_sub(1).leading_zeros()).max(1)
@@ -379,7 +417,7 @@ impl Snapshot {
                 ),
             ));
         }
-        let t = Phase::start("parse numbers || strings");
+        let t = Phase::start("parse numbers || strings, locations");
         // The progress bar counts the bytes of `nodes` and `edges` (the bulk of the work).
         let progress = crate::timing::parse_bytes((nr.len().saturating_sub(2) + er.len().saturating_sub(2)) as u64);
         let parsed = |r: Range<usize>| {
@@ -395,11 +433,13 @@ impl Snapshot {
         let mut edge_name = vec![0u32; m];
         let mut edge_packed = vec![0u32; m];
 
-        let (strings, numbers) = rayon::join(
+        // The string table, then the locations, beside the numbers (whose chunks both threads take once this
+        // side is done).
+        let ((strings, locations), numbers) = rayon::join(
             || {
                 let r = Strings::parse_releasing(d, sr.clone(), &release);
                 release(sr.clone());
-                r
+                (r, parse_locations(d, &sections, &header, n, &release))
             },
             || -> Result<(), ParseError> {
                 let nodes = NodeColumns {
@@ -495,35 +535,9 @@ impl Snapshot {
         }
 
         t.done();
-        let locations = match (sections.get("locations"), header.location_offsets) {
-            (Some(lr), Some([oi, si, li, ci])) => {
-                let lf = header.location_field_count;
-                let plan = ArrayPlan::new(d, lr.clone(), "locations")?;
-                let count = plan.expect(lf, None, "location", lr.start)?;
-                let flat = crate::numbers::parse_flat(d, lr.clone(), "locations")?;
-                release(lr.clone());
-                let mut out = Vec::with_capacity(count);
-                for (k, rec) in flat.chunks_exact(lf).enumerate() {
-                    let obj = rec[oi] as usize;
-                    if !obj.is_multiple_of(nf) || obj / nf >= n {
-                        return Err(ParseError::new(
-                            "locations",
-                            plan.offset_of(d, k * lf + oi),
-                            format!("object_index {obj} is not a node index"),
-                        ));
-                    }
-                    out.push(Location {
-                        node: (obj / nf) as u32,
-                        script_id: rec[si],
-                        line: rec[li],
-                        column: rec[ci],
-                    });
-                }
-                out
-            }
-            _ => Vec::new(),
-        };
-
+        // Errors in the order they were found before the locations were parsed beside the strings: after
+        // those of the validation (sections before `locations` in V8's files).
+        let locations = locations?;
         let root = (header.root_index / nf as u64) as u32;
         Ok(Snapshot {
             header,
