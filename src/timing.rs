@@ -133,6 +133,7 @@ pub struct Phase {
 impl Phase {
     /// Start timing `name`.
     pub fn start(name: &'static str) -> Phase {
+        T0.get_or_init(Instant::now);
         if let Some(p) = PROGRESS.get() {
             p.phase(name);
         }
@@ -147,14 +148,19 @@ impl Phase {
     pub fn done(self) {}
 }
 
+/// When the first phase started: each phase's line also says when it ended, so that the phases that ran side
+/// by side and the gaps between phases can be read off.
+static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
 impl Drop for Phase {
     fn drop(&mut self) {
         if enabled() {
             eprintln!(
-                "[heapsnap] {:<28} {:>9.1} ms  cpu {:>8.0} ms  {}",
+                "[heapsnap] {:<28} {:>9.1} ms  cpu {:>8.0} ms  ends at {:>6.0} ms  {}",
                 self.name,
                 self.start.elapsed().as_secs_f64() * 1e3,
                 (cpu_seconds() - self.cpu) * 1e3,
+                T0.get_or_init(Instant::now).elapsed().as_secs_f64() * 1e3,
                 memory()
             );
         }
