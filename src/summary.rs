@@ -149,6 +149,11 @@ pub struct StatisticSums([u64; 6]);
 
 /// `calculateStatistics`: the node sums. Two parallel passes over the nodes and one over the edges.
 /// `s.node_self` must hold the adjusted self sizes.
+///
+/// A JS array counts its own size plus its `elements` store's when nothing else retains the store
+/// (`calculateArraySize`). A store retained by a single edge is retained by the one array whose `elements`
+/// edge that is, so the stores' part is the sum over the singly retained stores, added once: the pass over
+/// the nodes does not look up each array's edges again.
 pub fn statistic_sums(s: &Snapshot) -> StatisticSums {
     let array = s.string_ids(b"Array");
     let elements = ElementsRetainers::new(s, &array);
@@ -161,30 +166,40 @@ pub fn statistic_sums(s: &Snapshot) -> StatisticSums {
         }
         x
     };
-    let sums = (0..s.node_count() as u32)
+    // Chunks of the three columns, zipped (a fold over node ordinals indexing each column ran ~6x slower).
+    const CHUNK: usize = 1 << 16;
+    let n = s.node_count();
+    let kinds = &s.header.node_kinds;
+    let sums = (0..n.div_ceil(CHUNK))
         .into_par_iter()
-        .with_min_len(1 << 16)
-        .fold(
-            || [0u64; 6],
-            |mut acc, o| {
-                let sz = s.node_self[o as usize] as u64;
-                match s.kind(o) {
+        .map(|c| {
+            let r = c * CHUNK..((c + 1) * CHUNK).min(n);
+            let mut acc = [0u64; 6];
+            let columns = s.node_type[r.clone()]
+                .iter()
+                .zip(&s.node_self[r.clone()])
+                .zip(&s.node_name[r]);
+            for ((&t, &sz), name) in columns {
+                let sz = sz as u64;
+                match kinds[t as usize] {
                     NodeKind::Hidden => acc[5] += sz,
                     NodeKind::Native => {
                         acc[0] += sz;
-                        if buffer_data.contains(&s.node_name[o as usize]) {
+                        if buffer_data.contains(name) {
                             acc[1] += sz;
                         }
                     }
                     NodeKind::Code => acc[2] += sz,
                     NodeKind::String | NodeKind::ConsString | NodeKind::SlicedString => acc[3] += sz,
-                    _ if array.contains(&s.node_name[o as usize]) => acc[4] += array_size(s, &elements, o),
+                    _ if array.contains(name) => acc[4] += sz,
                     _ => {}
                 }
-                acc
-            },
-        )
+            }
+            acc
+        })
         .reduce(|| [0u64; 6], add);
+    let mut sums = sums;
+    sums[4] += elements.single.ones().map(|t| s.node_self[t] as u64).sum::<u64>();
     StatisticSums(sums)
 }
 
@@ -220,10 +235,8 @@ fn elements_of(s: &crate::snapshot::Snapshot, names: &[u32], o: u32) -> Option<u
 /// Which `elements` stores of `Array` nodes have exactly one retainer (parallel passes over the nodes and the
 /// edges, two bitsets), so the Statistics view needs no reverse graph.
 struct ElementsRetainers {
-    /// Stores retained by exactly one edge.
+    /// Stores retained by exactly one edge (all of them the store of some counted array).
     single: FixedBitSet,
-    /// Indices of the string `elements`.
-    names: Vec<u32>,
 }
 
 impl ElementsRetainers {
@@ -271,18 +284,6 @@ impl ElementsRetainers {
             .map(|(o, t)| (o.into_inner() & !t.into_inner()) as usize);
         ElementsRetainers {
             single: FixedBitSet::with_capacity_and_blocks(n, single),
-            names,
         }
     }
-}
-
-/// `calculateArraySize`: the array's self size plus its `elements` store if nothing else retains it.
-fn array_size(s: &Snapshot, el: &ElementsRetainers, o: u32) -> u64 {
-    let mut size = s.node_self[o as usize] as u64;
-    if let Some(t) = elements_of(s, &el.names, o) {
-        if el.single.contains(t as usize) {
-            size += s.node_self[t as usize] as u64;
-        }
-    }
-    size
 }
