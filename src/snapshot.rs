@@ -215,7 +215,6 @@ struct EdgeColumns<'a> {
     etypes: usize,
     bits: u32,
     nf: ExactDivisor,
-    limit: u64,
     n: usize,
     name: Col<u32>,
     packed: Col<u32>,
@@ -230,7 +229,7 @@ impl EdgeColumns<'_> {
                 self.nf.d
             ));
         };
-        if v as u64 >= self.limit {
+        if q as usize >= self.n {
             return Err(format!("to_node {v} points past the last of {} nodes", self.n));
         }
         Ok(q)
@@ -459,7 +458,6 @@ impl Snapshot {
                     etypes: header.edge_kinds.len(),
                     bits: type_bits,
                     nf: ExactDivisor::new(nf as u32),
-                    limit: n as u64 * nf as u64,
                     n,
                     name: Col::new(&mut edge_name),
                     packed: Col::new(&mut edge_packed),
