@@ -9,8 +9,11 @@
 //! * [`semi_nca`]: Semi-NCA (Georgiadis' simplification of Lengauer-Tarjan: semidominators with path
 //!   compression, then nearest-common-ancestor walks in preorder) on flat `u32` arrays indexed by DFS preorder.
 //!   Iterative everywhere (no recursion, so no stack overflow on deep heaps). O(E log V) worst case, near-linear
-//!   in practice; memory 5 x u32 per node plus a predecessor CSR (4 bytes per cross or back edge), all freed on
-//!   return. Three stages ([`Dfs`], [`Predecessors`], the solve) so that callers can run other work beside each.
+//!   in practice. The preorder numbers are split after [`TOP`]: the cross and back edges into the top of the
+//!   DFS tree (most of them, on heaps) are evaluated per source, not per edge ([`Dfs`] says how). Memory 6 x u32
+//!   per node, a bit per edge, 8 bytes per cross or back edge below the top and 2 per distinct one into it,
+//!   all freed on return. Three stages ([`Dfs`], [`Predecessors`], the solve) so that callers can run other
+//!   work beside each.
 //! * Unreachable nodes follow DevTools: after the DFS from the root, every unvisited node (ordinal order) with
 //!   no essential retainer starts a DFS of its own under a virtual edge root -> node; what is still unvisited
 //!   (unreachable cycles) is dominated by the root and influences nobody.
@@ -38,6 +41,8 @@ pub const NONE: u32 = u32::MAX;
 pub trait DomGraph {
     /// Number of nodes.
     fn node_count(&self) -> usize;
+    /// One past the largest slot of any out range.
+    fn slot_count(&self) -> usize;
     /// Slots of `u`'s outgoing edges.
     fn out_range(&self, u: u32) -> Range<usize>;
     /// Target of `u`'s outgoing slot `e` (`e` in `out_range(u)`), or `None` if the edge is filtered out.
@@ -53,20 +58,39 @@ pub struct Dominators {
     pub order: Vec<u32>,
 }
 
+/// The default split of the preorder numbers ([`semi_nca_split`]): 0..=`TOP` are the top of the DFS tree, whose
+/// predecessor lists hold 2-byte entries.
+pub const TOP: u32 = u16::MAX as u32;
+
 /// Immediate dominators by Semi-NCA. When `adopt_orphans` is set, unreached nodes with no incoming
 /// (unfiltered) edge are attached under a virtual edge from `root`, in ordinal order, as DevTools does.
 /// The three stages ([`Dfs::run`], [`Dfs::predecessors`], [`Predecessors::solve`]) can also be called one by one,
-/// so that other work runs beside each (the analysis does: what allocates runs beside the DFS and the solve,
-/// not beside the predecessor CSR, the peak of memory use).
-///
-/// Memory: after the DFS, the predecessor CSR in preorder space (4 bytes per reached node and per edge between
-/// reached nodes) and four `u32` arrays per node; the node -> preorder map is freed before the main loop.
+/// so that other work runs beside each.
 pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
-    Dfs::run(g, root, adopt_orphans).predecessors(g).solve()
+    semi_nca_split(g, root, adopt_orphans, TOP)
+}
+
+/// [`semi_nca`] with the preorder numbers split after `top` instead of [`TOP`] (any value up to [`TOP`] gives
+/// the same dominators; the tests use small ones so that both halves of the computation run on small graphs).
+pub fn semi_nca_split<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool, top: u32) -> Dominators {
+    Dfs::run(g, root, adopt_orphans, top).predecessors().solve(g)
 }
 
 /// Stage 1 of [`semi_nca`]: the depth-first search (preorder numbers, DFS parents, the smallest predecessor
-/// numbered below each node, and the count of the others).
+/// numbered below each node, and the predecessors numbered above it, recorded by where they end).
+///
+/// The semidominator pass evaluates every predecessor numbered above its target on a link-eval forest, one
+/// random read of two 4-byte-per-node arrays each. On heaps, nearly all of those edges end in a few thousand
+/// nodes near the top of the DFS tree (hidden classes, shared strings, prototypes: on a 14 M-node heap, 89% of
+/// 39 M such edges end in 3,447 nodes numbered below 50,000), and nearly every node has one. So the preorder
+/// numbers are split after `top` (65,535): the "far" edges (into nodes above `top`) are recorded as
+/// (target, source) pairs and evaluated as usual; the "near" ones (into the top) are marked in a bitset over
+/// the edge slots and never evaluated one by one. Once the nodes above `top` are processed, one top-down pass
+/// compresses every forest path to its first vertex in the top (a valid state of the forest), so that a near
+/// edge's evaluation is the source's compressed label plus an evaluation, from that vertex, on the top's
+/// forest alone (a few hundred KB, in cache). A pass over the edges in ordinal order reads the source's label
+/// once per source (not once per edge), folds it into the target's semidominator candidate and keeps the
+/// vertex as a 2-byte entry of the target's list (dropped when it equals the previous one).
 pub struct Dfs {
     /// Node -> preorder number ([`NONE`]: not reached); one entry per node of the graph.
     pre: Vec<u32>,
@@ -78,27 +102,33 @@ pub struct Dfs {
     // edges) are not processed when p is and contribute their own number: only their minimum matters, and it
     // is known when the DFS sees the edge, so it is kept in `best[p]` (with the parent's number, where the
     // semidominator search starts) instead of a predecessor list. Those numbered above p (cross and back
-    // edges) are processed before p and are evaluated: `pcount[p + 2]` counts them for the predecessor CSR.
-    // Self edges and edges into the root can change nothing and are dropped.
+    // edges) are processed before p and are evaluated: into p > top, recorded in `far`; into 0 < p <= top,
+    // counted in `ncount[p + 2]` and marked in `near`. Self edges and edges into the root change nothing and
+    // are dropped.
     best: Vec<u32>,
-    pcount: Vec<u32>,
+    top: u32,
+    far: Vec<(u32, u32)>,
+    ncount: Vec<u32>,
+    near: Vec<u64>,
 }
 
-/// Stage 2 of [`semi_nca`]: the predecessor CSR in preorder space.
+/// Stage 2 of [`semi_nca`]: the predecessor CSR of the nodes numbered above the split, in preorder space.
 pub struct Predecessors {
-    /// The node -> preorder map's buffer, no longer needed as such: reused for the link-eval forest.
-    ancestor: Vec<u32>,
+    pre: Vec<u32>,
     vertex: Vec<u32>,
     parent: Vec<u32>,
     best: Vec<u32>,
-    pfirst: Vec<u32>,
-    psrc: Vec<u32>,
+    top: u32,
+    ffirst: Vec<u32>,
+    fsrc: Vec<u32>,
+    ncount: Vec<u32>,
+    near: Vec<u64>,
 }
 
 impl Dfs {
-    /// The DFS from `root` (then from the orphans, if `adopt_orphans`).
-    pub fn run<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dfs {
-        let mut d = Dfs::new(g.node_count());
+    /// The DFS from `root` (then from the orphans, if `adopt_orphans`), preorder numbers split after `top`.
+    pub fn run<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool, top: u32) -> Dfs {
+        let mut d = Dfs::new(g.node_count(), g.slot_count(), top);
         let mut stack = Vec::new();
         let t = Phase::start("  dfs");
         d.search(g, root, &mut stack);
@@ -109,13 +139,18 @@ impl Dfs {
         d
     }
 
-    fn new(n: usize) -> Dfs {
+    fn new(n: usize, slots: usize, top: u32) -> Dfs {
+        // No preorder number reaches n, and the near entries are 2 bytes.
+        let top = top.min(TOP).min(n.saturating_sub(1) as u32);
         Dfs {
             pre: vec![NONE; n],
             vertex: Vec::with_capacity(n),
             parent: Vec::with_capacity(n),
             best: Vec::with_capacity(n),
-            pcount: vec![0u32; n + 2],
+            top,
+            far: Vec::new(),
+            ncount: vec![0u32; top as usize + 3],
+            near: vec![0u64; slots.div_ceil(64)],
         }
     }
 
@@ -146,12 +181,17 @@ impl Dfs {
     /// [`essential_edges`] and [`Dfs::run`] over them (with the orphans) in one pass over the edges: each
     /// edge's predicate is evaluated when the DFS first looks at it (every edge of a reached node, once), then
     /// for the edges of the nodes the DFS from the root did not reach. Equal to the two passes one by one
-    /// (tested), without the separate pass over every edge.
-    pub fn run_essential(s: &Snapshot, page_owned: &FixedBitSet, weakmaps: &WeakMapEdges) -> (FixedBitSet, Dfs) {
+    /// (tested), without the separate pass over every edge. Preorder numbers split after `top` ([`TOP`]).
+    pub fn run_essential(
+        s: &Snapshot,
+        page_owned: &FixedBitSet,
+        weakmaps: &WeakMapEdges,
+        top: u32,
+    ) -> (FixedBitSet, Dfs) {
         let n = s.node_count();
         let m = s.edge_count();
         let mut essential = FixedBitSet::with_capacity(m);
-        let mut d = Dfs::new(n);
+        let mut d = Dfs::new(n, m, top);
         let mut stack = Vec::new();
         let t = Phase::start("  essential edges + dfs");
         {
@@ -188,23 +228,26 @@ impl Dfs {
             vertex,
             parent,
             best,
-            pcount,
-            ..
+            top,
+            far,
+            ncount,
+            near,
         } = self;
+        let top = *top;
         pre[start as usize] = vertex.len() as u32;
         vertex.push(start);
         parent.push(0);
         best.push(0);
         let r = g.out_range(start);
         stack.push((start, r.start, r.end));
-        while let Some(top) = stack.last_mut() {
-            if top.1 == top.2 {
+        while let Some(top_entry) = stack.last_mut() {
+            if top_entry.1 == top_entry.2 {
                 stack.pop();
                 continue;
             }
-            let e = top.1;
-            top.1 += 1;
-            let u = top.0;
+            let e = top_entry.1;
+            top_entry.1 += 1;
+            let u = top_entry.0;
             if let Some(c) = g.out_target(u, e) {
                 let pc = pre[c as usize];
                 let pu = pre[u as usize];
@@ -216,8 +259,11 @@ impl Dfs {
                     let r = g.out_range(c);
                     stack.push((c, r.start, r.end));
                 } else if pu > pc {
-                    if pc != 0 {
-                        pcount[pc as usize + 2] += 1;
+                    if pc > top {
+                        far.push((pc, pu));
+                    } else if pc != 0 {
+                        ncount[pc as usize + 2] += 1;
+                        near[e / 64] |= 1 << (e % 64);
                     }
                 } else if pu < best[pc as usize] {
                     best[pc as usize] = pu;
@@ -226,153 +272,222 @@ impl Dfs {
         }
     }
 
-    /// Stage 2: the predecessor CSR (a second pass over the edges of `g`, which must be the graph of the DFS).
-    pub fn predecessors<G: DomGraph>(self, g: &G) -> Predecessors {
+    /// Stage 2: the predecessor CSR of the nodes numbered above the split (a counting sort of the far edges).
+    pub fn predecessors(self) -> Predecessors {
         let t = Phase::start("  predecessors");
         let Dfs {
             pre,
             vertex,
             parent,
             best,
-            pcount,
+            top,
+            far,
+            ncount,
+            near,
+        } = self;
+        let count = vertex.len();
+        // ffirst[p + 2] counts p's far predecessors; after the prefix sums it is the end of p's list and
+        // ffirst[p + 1] its start, the slot filled next (so that once filled, p's list is ffirst[p]..ffirst[p + 1]).
+        let mut ffirst = vec![0u32; count + 2];
+        for &(pc, _) in &far {
+            ffirst[pc as usize + 2] += 1;
+        }
+        for i in 2..count + 2 {
+            ffirst[i] += ffirst[i - 1];
+        }
+        let mut fsrc = vec![0u32; far.len()];
+        for &(pc, pu) in &far {
+            let slot = &mut ffirst[pc as usize + 1];
+            fsrc[*slot as usize] = pu;
+            *slot += 1;
+        }
+        drop(far);
+        t.done();
+        Predecessors {
+            pre,
+            vertex,
+            parent,
+            best,
+            top,
+            ffirst,
+            fsrc,
+            ncount,
+            near,
+        }
+    }
+}
+
+/// eval(v) of the link-eval forest with path compression, while `w` is processed (so exactly the vertices
+/// numbered above `w` are linked: v > w is): the smallest semidominator on v's path up to the first vertex not
+/// linked. The paths are short: on heap graphs over half end at v (its forest parent is not linked) and most
+/// others one step above, so those two cases are one branch-free step (`y` is v's forest parent if linked, else
+/// v itself, and then the stores leave v as it was); only longer paths take the general loop.
+#[inline(always)]
+fn eval(v: u32, w: u32, ancestor: &mut [u32], best: &mut [u32], path: &mut Vec<u32>) -> u32 {
+    let a = ancestor[v as usize];
+    let y = if a > w { a as usize } else { v as usize };
+    let a2 = ancestor[y];
+    if a2 <= w {
+        let bv = best[v as usize].min(best[y]);
+        best[v as usize] = bv;
+        ancestor[v as usize] = a2;
+        return bv;
+    }
+    let mut x = v;
+    while ancestor[x as usize] > w {
+        path.push(x);
+        x = ancestor[x as usize];
+    }
+    while let Some(y) = path.pop() {
+        let a = ancestor[y as usize] as usize;
+        if best[a] < best[y as usize] {
+            best[y as usize] = best[a];
+        }
+        ancestor[y as usize] = ancestor[a];
+    }
+    best[v as usize]
+}
+
+impl Predecessors {
+    /// Stage 3: semidominators, then the nearest-common-ancestor pass: the immediate dominators. `g` must be
+    /// the graph of the DFS (the near edges are read from it again).
+    pub fn solve<G: DomGraph>(self, g: &G) -> Dominators {
+        let Predecessors {
+            pre,
+            vertex,
+            parent,
+            mut best,
+            top,
+            mut ffirst,
+            fsrc,
+            ncount,
+            near,
         } = self;
         let (n, count) = (pre.len(), vertex.len());
-        // Predecessor CSR in preorder space over the edges u -> p with u > p != 0 between reached nodes (an
-        // edge out of a reached node always ends at a reached node; edges out of unreached nodes are never
-        // seen). Filled in ordinal order, which streams the edge columns; the same test as in the DFS decides.
-        let mut pfirst = pcount;
-        pfirst.truncate(count + 2);
-        for i in 2..count + 2 {
-            pfirst[i] += pfirst[i - 1];
+        let t = Phase::start("  semidominators");
+        // Until x is processed, `best[x]` is the smallest of its parent and its predecessors numbered below it;
+        // afterwards, the smallest semidominator on x's compressed ancestor path (the semidominator *value*,
+        // not the vertex: one array less). Once w is processed, ffirst[w + 1] is never read again (it bounds
+        // the predecessors of w and w + 1, both done): it keeps semi(w) for the NCA pass.
+        // The link-eval forest: vertices are linked (ancestor[x] = parent[x]) in decreasing preorder, so while
+        // w is processed exactly the vertices above w are linked, and "is y linked" is `y > w`. Entries of
+        // unlinked vertices are never read.
+        let mut ancestor = vec![0u32; count];
+        let mut path: Vec<u32> = Vec::new();
+        let split = top as usize + 1;
+        // 1. The vertices above the split, with their far predecessor lists.
+        for w in (split..count).rev() {
+            let mut sw = best[w];
+            let (lo, hi) = (ffirst[w] as usize, ffirst[w + 1] as usize);
+            for k in lo..hi {
+                let v = fsrc[k];
+                if let Some(&f) = fsrc.get(k + PREFETCH) {
+                    prefetch(&ancestor, f as usize);
+                    prefetch(&best, f as usize);
+                }
+                sw = sw.min(eval(v, w as u32, &mut ancestor, &mut best, &mut path));
+            }
+            best[w] = sw;
+            ancestor[w] = parent[w];
+            ffirst[w + 1] = sw;
         }
-        let mut psrc = vec![0u32; pfirst[count + 1] as usize];
+        drop(fsrc);
+        // 2. Every forest path above the split compressed to its first vertex in the top, top-down (a vertex's
+        // forest parent comes before it and is done): afterwards, for x above the split, `ancestor[x]` is the
+        // top vertex its path reaches and `best[x]` the smallest semidominator on the way (its label).
+        for x in split..count {
+            let a = ancestor[x];
+            if a > top {
+                let a = a as usize;
+                if best[a] < best[x] {
+                    best[x] = best[a];
+                }
+                ancestor[x] = ancestor[a];
+            }
+        }
+        // 3. The near edges, in ordinal order. A source numbered in the top is an entry as it is. For a source
+        // v above the split, eval(v) while a top vertex w is processed is min(label(v), eval(r)) where r =
+        // ancestor[v] if r > w (then r is linked), else label(v) alone: the label goes into w's candidate now,
+        // and r, if r > w, into w's list (2 bytes), unless it equals the entry before it.
+        let mut nfirst = ncount;
+        for i in 2..nfirst.len() {
+            nfirst[i] += nfirst[i - 1];
+        }
+        let total = nfirst.last().copied().unwrap_or(0) as usize;
+        let mut ncur = nfirst.clone();
+        let mut nsrc = vec![0u16; total];
         for u in 0..n as u32 {
             let pu = pre[u as usize];
             if pu == NONE {
                 continue;
             }
-            for e in g.out_range(u) {
-                if let Some(c) = g.out_target(u, e) {
-                    let pc = pre[c as usize];
-                    if pu > pc && pc != 0 {
-                        let slot = &mut pfirst[pc as usize + 1];
-                        psrc[*slot as usize] = pu;
-                        *slot += 1;
-                    }
-                }
-            }
-        }
-        t.done();
-        Predecessors {
-            ancestor: pre,
-            vertex,
-            parent,
-            best,
-            pfirst,
-            psrc,
-        }
-    }
-}
-
-impl Predecessors {
-    /// Stage 3: semidominators, then the nearest-common-ancestor pass: the immediate dominators.
-    pub fn solve(self) -> Dominators {
-        self.solve_reporting(&mut |_| {})
-    }
-
-    /// [`Predecessors::solve`], calling `given_back(bytes)` each time part of the predecessor lists has been
-    /// returned to the allocator, with the total so far (so that other work can wait until that memory is
-    /// free before it allocates its own).
-    pub fn solve_reporting(self, given_back: &mut dyn FnMut(usize)) -> Dominators {
-        let Predecessors {
-            mut ancestor,
-            vertex,
-            parent,
-            mut best,
-            mut pfirst,
-            mut psrc,
-        } = self;
-        // `ancestor` is the node -> preorder buffer: one entry per node until truncated below.
-        let (n, count) = (ancestor.len(), vertex.len());
-        let t = Phase::start("  semidominators");
-        // Now pfirst[i]..pfirst[i + 1] are the predecessors of preorder i numbered above i, all processed
-        // before i. Until x is processed, `best[x]` is the smallest of its parent and its predecessors numbered
-        // below it; afterwards, the smallest semidominator on x's compressed ancestor path (the semidominator
-        // *value*, not the vertex: one array less). Once w is processed, pfirst[w + 1] is never read again (it
-        // bounds the predecessors of w and w + 1, both done): it keeps semi(w) for the NCA pass, so no separate
-        // array is needed.
-        // The link-eval forest: vertices are linked (ancestor[x] = parent[x]) in decreasing preorder, so while
-        // w is processed exactly the vertices above w are linked, and "is y linked" is `y > w`. Entries of
-        // unlinked vertices are never read: the buffer needs no initialisation.
-        ancestor.truncate(count);
-        let mut path: Vec<u32> = Vec::new();
-        // The predecessor lists are read from the end of `psrc` backwards: its tail is given back to the
-        // allocator as it goes (a large block is shrunk in place), which lowers the memory in use while other
-        // work runs beside this loop.
-        const GIVE_BACK: usize = 4 << 20;
-        let total = psrc.len();
-        for w in (1..count).rev() {
-            let mut sw = best[w];
-            let (lo, hi) = (pfirst[w] as usize, pfirst[w + 1] as usize);
-            for k in lo..hi {
-                let v = psrc[k];
-                if let Some(&f) = psrc.get(k + PREFETCH) {
-                    prefetch(&ancestor, f as usize);
-                    prefetch(&best, f as usize);
-                }
-                // eval(v) with path compression (v > w is linked). The paths are short: on heap graphs over
-                // half end at v (its forest parent is not linked) and most others one step above, so those two
-                // cases are one branch-free step (`y` is v's forest parent if linked, else v itself, and then
-                // the stores leave v as it was); only longer paths take the general loop.
-                let wu = w as u32;
-                let a = ancestor[v as usize];
-                let y = if a > wu { a as usize } else { v as usize };
-                let a2 = ancestor[y];
-                if a2 <= wu {
-                    let bv = best[v as usize].min(best[y]);
-                    best[v as usize] = bv;
-                    ancestor[v as usize] = a2;
-                    sw = sw.min(bv);
+            let r = g.out_range(u);
+            let (mut label, mut root) = (NONE, NONE);
+            let mut e = r.start;
+            while e < r.end {
+                let word = near[e / 64] >> (e % 64);
+                if word == 0 {
+                    e = (e | 63) + 1;
                     continue;
                 }
-                let mut x = v;
-                while ancestor[x as usize] > wu {
-                    path.push(x);
-                    x = ancestor[x as usize];
+                e += word.trailing_zeros() as usize;
+                if e >= r.end {
+                    break;
                 }
-                while let Some(y) = path.pop() {
-                    let a = ancestor[y as usize] as usize;
-                    if best[a] < best[y as usize] {
-                        best[y as usize] = best[a];
+                let slot = e;
+                e += 1;
+                let Some(c) = g.out_target(u, slot) else {
+                    continue;
+                };
+                let pc = pre[c as usize] as usize;
+                let entry = if pu <= top {
+                    pu
+                } else {
+                    if label == NONE {
+                        (label, root) = (best[pu as usize], ancestor[pu as usize]);
                     }
-                    ancestor[y as usize] = ancestor[a];
+                    if label < best[pc] {
+                        best[pc] = label;
+                    }
+                    if root <= pc as u32 {
+                        continue;
+                    }
+                    root
+                } as u16;
+                let cur = &mut ncur[pc + 1];
+                if *cur > nfirst[pc + 1] && nsrc[*cur as usize - 1] == entry {
+                    continue;
                 }
-                sw = sw.min(best[v as usize]);
+                nsrc[*cur as usize] = entry;
+                *cur += 1;
+            }
+        }
+        drop((pre, near));
+        // 4. The top, on its own forest (in cache).
+        for w in (1..split.min(count)).rev() {
+            let mut sw = best[w];
+            for &v in &nsrc[nfirst[w + 1] as usize..ncur[w + 1] as usize] {
+                sw = sw.min(eval(v as u32, w as u32, &mut ancestor, &mut best, &mut path));
             }
             best[w] = sw;
             ancestor[w] = parent[w];
-            pfirst[w + 1] = sw;
-            if psrc.len() - lo >= GIVE_BACK {
-                psrc.truncate(lo);
-                psrc.shrink_to_fit();
-                given_back((total - psrc.len()) * std::mem::size_of::<u32>());
-            }
+            ffirst[w + 1] = sw;
         }
-        drop((best, ancestor, psrc));
+        drop((best, ancestor, nsrc, nfirst, ncur));
         t.done();
         let t = Phase::start("  nca");
         // NCA: idom(w) = nearest ancestor of parent(w) in the dominator tree with preorder <= semi(w).
         let mut idom_pre = parent;
         idom_pre[0] = 0;
         for w in 1..count {
-            let semi = pfirst[w + 1];
+            let semi = ffirst[w + 1];
             let mut d = idom_pre[w];
             while d > semi {
                 d = idom_pre[d as usize];
             }
             idom_pre[w] = d;
         }
-        drop(pfirst);
+        drop(ffirst);
         let mut idom = vec![NONE; n];
         for (i, &v) in vertex.iter().enumerate() {
             idom[v as usize] = vertex[idom_pre[i] as usize];
@@ -470,6 +585,9 @@ impl DomGraph for EssentialGraph<'_> {
     fn node_count(&self) -> usize {
         self.snap.node_count()
     }
+    fn slot_count(&self) -> usize {
+        self.snap.edge_count()
+    }
     #[inline]
     fn out_range(&self, u: u32) -> Range<usize> {
         self.snap.edges(u)
@@ -493,6 +611,9 @@ struct EssentialBuilder<'a> {
 impl DomGraph for EssentialBuilder<'_> {
     fn node_count(&self) -> usize {
         self.snap.node_count()
+    }
+    fn slot_count(&self) -> usize {
+        self.snap.edge_count()
     }
     #[inline]
     fn out_range(&self, u: u32) -> Range<usize> {

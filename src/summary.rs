@@ -162,6 +162,12 @@ pub struct StatisticSums([u64; 6]);
 /// edge that is, so the stores' part is the sum over the singly retained stores, added once: the pass over
 /// the nodes does not look up each array's edges again.
 pub fn statistic_sums(s: &Snapshot) -> StatisticSums {
+    statistic_sums_sized(s, &s.node_self)
+}
+
+/// [`statistic_sums`] with the adjusted self sizes given apart (the load computes the sums while they are out
+/// of the snapshot).
+pub fn statistic_sums_sized(s: &Snapshot, node_self: &[u32]) -> StatisticSums {
     let array = s.string_ids(b"Array");
     let elements = ElementsRetainers::new(s, &array);
     let buffer_data = s.string_ids(b"system / JSArrayBufferData");
@@ -184,7 +190,7 @@ pub fn statistic_sums(s: &Snapshot) -> StatisticSums {
             let mut acc = [0u64; 6];
             let columns = s.node_type[r.clone()]
                 .iter()
-                .zip(&s.node_self[r.clone()])
+                .zip(&node_self[r.clone()])
                 .zip(&s.node_name[r]);
             for ((&t, &sz), name) in columns {
                 let sz = sz as u64;
@@ -205,7 +211,7 @@ pub fn statistic_sums(s: &Snapshot) -> StatisticSums {
             acc
         })
         .reduce(|| [0u64; 6], add);
-    sums[4] += elements.single.ones().map(|t| s.node_self[t] as u64).sum::<u64>();
+    sums[4] += elements.single.ones().map(|t| node_self[t] as u64).sum::<u64>();
     StatisticSums(sums)
 }
 

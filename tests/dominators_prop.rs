@@ -3,7 +3,8 @@
 //! * `heapsnap::dominators::semi_nca` on random small directed graphs (1..=60 nodes; self loops, multi-edges,
 //!   cycles, unreachable parts, edges hidden by the `DomGraph` filter) equals petgraph's
 //!   `algo::dominators::simple_fast` and a brute-force definition (v dominates w iff removing v makes w
-//!   unreachable from the root); unreachable nodes get `NONE`.
+//!   unreachable from the root); unreachable nodes get `NONE`. Every split of the preorder numbers
+//!   (`semi_nca_split`: which cross edges are evaluated one by one and which per source) gives the same.
 //! * With `adopt_orphans`, it equals the brute-force dominator tree of DevTools' rule
 //!   (`../shared/oracle/README.md` §6): unreached nodes with no (unfiltered) incoming edge get a virtual edge
 //!   root -> node; whatever is still unreached gets `NONE`.
@@ -16,7 +17,7 @@
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use heapsnap::dominators::{semi_nca, DomGraph, NONE};
+use heapsnap::dominators::{semi_nca, semi_nca_split, DomGraph, NONE, TOP};
 use heapsnap::header::EdgeKind;
 use heapsnap::{Analysis, Snapshot};
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -66,6 +67,9 @@ impl DomGraph for AdjGraph {
     fn node_count(&self) -> usize {
         self.n
     }
+    fn slot_count(&self) -> usize {
+        self.out_to.len()
+    }
     fn out_range(&self, u: u32) -> Range<usize> {
         self.out_first[u as usize]..self.out_first[u as usize + 1]
     }
@@ -74,10 +78,22 @@ impl DomGraph for AdjGraph {
     }
 }
 
+/// `semi_nca`'s idoms (checked by [`idoms_split`]), after checking that every split of the preorder numbers
+/// gives the same: 0 (every cross edge into the root's top is near, all others far), small ones (both halves
+/// and the compressed labels at work), and past the node count (every edge near).
+fn idoms(g: &AdjGraph, root: u32, adopt_orphans: bool) -> Vec<u32> {
+    let d = idoms_split(g, root, adopt_orphans, TOP);
+    assert_eq!(d, semi_nca(g, root, adopt_orphans).idom);
+    for top in [0, 1, 2, 3, 4, 5, 7, 9, 12, 16, 21, 28, 37, 49, 64] {
+        assert_eq!(idoms_split(g, root, adopt_orphans, top), d, "split after {top}");
+    }
+    d
+}
+
 /// `semi_nca`'s idoms, after checking its `order`: a permutation of the reached nodes starting at the root in
 /// which every node comes after its immediate dominator.
-fn idoms(g: &AdjGraph, root: u32, adopt_orphans: bool) -> Vec<u32> {
-    let d = semi_nca(g, root, adopt_orphans);
+fn idoms_split(g: &AdjGraph, root: u32, adopt_orphans: bool, top: u32) -> Vec<u32> {
+    let d = semi_nca_split(g, root, adopt_orphans, top);
     assert_eq!(d.idom.len(), g.n);
     assert_eq!(d.order.first(), Some(&root), "order starts at the root");
     let mut pos = vec![usize::MAX; g.n];

@@ -76,6 +76,9 @@ impl DomGraph for AllEdges<'_> {
     fn node_count(&self) -> usize {
         self.0.node_count()
     }
+    fn slot_count(&self) -> usize {
+        self.0.edge_count()
+    }
     fn out_range(&self, u: u32) -> std::ops::Range<usize> {
         self.0.edges(u)
     }
