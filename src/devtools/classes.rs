@@ -118,53 +118,76 @@ impl PlainTest {
 }
 
 /// `inferInterfaceDefinitions`: candidate `{a, b}` names from plain objects' property edges.
+///
+/// DevTools formats each plain object's name and counts names. The name is a function of the object's list of
+/// property-name strings (up to the 120-character cut, which depends on the formatted lengths only), so the
+/// lists of string indexes are counted instead (no string built per object), and each distinct list is
+/// formatted once; lists that format to the same name are merged in order of first appearance, which keeps
+/// DevTools' order.
 pub fn infer_interfaces(s: &Snapshot) -> Vec<InterfaceDefinition> {
-    let mut order: Vec<InterfaceDefinition> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut plain = 0u64;
     let test = PlainTest::new(s);
+    let proto = s.string_ids(b"__proto__");
+    // String index -> UTF-16 length of the property as it appears in a name.
+    let mut width: FxHashMap<u32, usize> = FxHashMap::default();
+    // Distinct lists in order of first appearance, with their counts.
+    let mut lists: Vec<(Vec<u32>, u32)> = Vec::new();
+    let mut list_index: FxHashMap<Vec<u32>, usize> = FxHashMap::default();
+    let mut plain = 0u64;
+    let mut ids: Vec<u32> = Vec::new();
     for o in 0..s.node_count() as u32 {
         if !test.is_plain(s, o) {
             continue;
         }
         plain += 1;
-        let mut name = String::from("{");
-        let mut name_len = 1usize; // UTF-16 length
-        let mut raw: Vec<Vec<u8>> = Vec::new();
+        ids.clear();
+        let mut name_len = 1usize; // UTF-16 length of "{" and the properties so far
         for e in s.edges(o) {
             if s.edge_kind(e) != EdgeKind::Property {
                 continue;
             }
-            let en = s.edge_name_bytes(e);
-            if en == b"__proto__" {
+            let id = s.edge_name[e];
+            if proto.contains(&id) {
                 continue;
             }
-            let f = format_property(en);
-            let flen = jsstr::utf16_len(f.as_bytes());
+            let flen = *width
+                .entry(id)
+                .or_insert_with(|| jsstr::utf16_len(format_property(s.strings.bytes(id as usize)).as_bytes()));
             if name_len > 1 && name_len + flen > 120 {
                 break;
             }
             if name_len != 1 {
-                name.push_str(", ");
                 name_len += 2;
             }
-            name.push_str(&f);
             name_len += flen;
-            raw.push(en.to_vec());
+            ids.push(id);
         }
-        if raw.is_empty() {
+        if ids.is_empty() {
             continue;
         }
-        name.push('}');
+        match list_index.get(ids.as_slice()) {
+            Some(&i) => lists[i].1 += 1,
+            None => {
+                list_index.insert(ids.clone(), lists.len());
+                lists.push((ids.clone(), 1));
+            }
+        }
+    }
+    drop(list_index);
+    let mut order: Vec<InterfaceDefinition> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (ids, count) in lists {
+        let raw: Vec<Vec<u8>> = ids.iter().map(|&id| s.strings.bytes(id as usize).to_vec()).collect();
+        let parts: Vec<String> = raw.iter().map(|r| format_property(r)).collect();
+        let name = format!("{{{}}}", parts.join(", "));
         match index.get(&name) {
-            Some(&i) => order[i].count += 1,
+            Some(&i) => order[i].count += count,
             None => {
                 index.insert(name.clone(), order.len());
                 let properties = raw.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect();
                 order.push(InterfaceDefinition {
                     name,
                     properties,
-                    count: 1,
+                    count,
                     raw,
                 });
             }
@@ -290,6 +313,7 @@ fn classify_in_chunks(s: &Snapshot, defs: &[InterfaceDefinition], chunk: usize) 
         .map(|(k, out)| {
             let base = k * chunk;
             let mut keys: FxHashMap<RawKey, u32> = FxHashMap::default();
+            let mut by_type = [NO_CLASS; 256];
             let mut order: Vec<(RawKey, u32)> = Vec::new();
             let mut by_shape: FxHashMap<Vec<u32>, Option<u32>> = FxHashMap::default();
             let mut props: Vec<u32> = Vec::new();
@@ -336,10 +360,21 @@ fn classify_in_chunks(s: &Snapshot, defs: &[InterfaceDefinition], chunk: usize) 
                     (def, Some((sc, l, c))) => RawKey::Loc(sc, l, c, def, s.node_name[ou]),
                 };
                 let next = order.len() as u32;
-                *slot = *keys.entry(key).or_insert_with(|| {
-                    order.push((key, o));
-                    next
-                });
+                *slot = match key {
+                    // Most nodes: a table by type instead of a hash lookup.
+                    RawKey::Type(t) => {
+                        let c = &mut by_type[t as usize];
+                        if *c == NO_CLASS {
+                            order.push((key, o));
+                            *c = next;
+                        }
+                        *c
+                    }
+                    _ => *keys.entry(key).or_insert_with(|| {
+                        order.push((key, o));
+                        next
+                    }),
+                };
             }
             order
         })
@@ -398,12 +433,156 @@ fn classify_in_chunks(s: &Snapshot, defs: &[InterfaceDefinition], chunk: usize) 
 mod tests {
     use super::*;
 
+    /// `inferInterfaceDefinitions` as DevTools writes it: one name formatted per plain object, names counted.
+    fn infer_interfaces_reference(s: &Snapshot) -> Vec<InterfaceDefinition> {
+        let mut order: Vec<InterfaceDefinition> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut plain = 0u64;
+        let test = PlainTest::new(s);
+        for o in 0..s.node_count() as u32 {
+            if !test.is_plain(s, o) {
+                continue;
+            }
+            plain += 1;
+            let mut name = String::from("{");
+            let mut name_len = 1usize; // UTF-16 length
+            let mut raw: Vec<Vec<u8>> = Vec::new();
+            for e in s.edges(o) {
+                if s.edge_kind(e) != EdgeKind::Property {
+                    continue;
+                }
+                let en = s.edge_name_bytes(e);
+                if en == b"__proto__" {
+                    continue;
+                }
+                let f = format_property(en);
+                let flen = jsstr::utf16_len(f.as_bytes());
+                if name_len > 1 && name_len + flen > 120 {
+                    break;
+                }
+                if name_len != 1 {
+                    name.push_str(", ");
+                    name_len += 2;
+                }
+                name.push_str(&f);
+                name_len += flen;
+                raw.push(en.to_vec());
+            }
+            if raw.is_empty() {
+                continue;
+            }
+            name.push('}');
+            match index.get(&name) {
+                Some(&i) => order[i].count += 1,
+                None => {
+                    index.insert(name.clone(), order.len());
+                    let properties = raw.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect();
+                    order.push(InterfaceDefinition {
+                        name,
+                        properties,
+                        count: 1,
+                        raw,
+                    });
+                }
+            }
+        }
+        order.sort_by_key(|d| std::cmp::Reverse(d.count)); // stable, as JS's sort
+        let min = f64::max(2.0, plain as f64 / 1000.0);
+        order.into_iter().take_while(|d| d.count as f64 >= min).collect()
+    }
+
     /// The service fixture: located classes, interfaces, natives, plain objects.
     fn service() -> Snapshot {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/service.heapsnapshot.gz");
         let mut s = Snapshot::open(&p).unwrap();
         crate::devtools::propagate_detachedness(&mut s);
         s
+    }
+
+    /// Counting lists of string indexes gives DevTools' definitions (names, properties, counts, order) on
+    /// every real and synthetic fixture.
+    #[test]
+    fn interfaces_equal_the_per_object_names() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut files = vec![
+            root.join("service.heapsnapshot.gz"),
+            root.join("bare-node.heapsnapshot.gz"),
+            root.join("browser/page.heapsnapshot.gz"),
+        ];
+        for e in std::fs::read_dir(root.join("synthetic")).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "heapsnapshot") {
+                files.push(e.path());
+            }
+        }
+        let mut total = 0;
+        for f in files {
+            let s = Snapshot::open(&f).unwrap();
+            let want = infer_interfaces_reference(&s);
+            assert_eq!(infer_interfaces(&s), want, "{}", f.display());
+            total += want.len();
+        }
+        assert!(total > 50, "{total} definitions");
+    }
+
+    /// Hand-made plain objects: a duplicated string (two indexes, one name: merged), order, `__proto__`,
+    /// quoting, the 120-character cut (lists equal only up to the cut count as one), a single object (dropped).
+    #[test]
+    fn interfaces_merge_and_cut_as_devtools() {
+        let long: Vec<String> = (0..6).map(|i| format!("property_with_a_long_name_{i:04}")).collect();
+        let mut strings: Vec<String> = ["", "Object", "leaf", "__proto__", "a", "b", "a", "x,y", "lonely"]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        let long_id = strings.len() as u32;
+        strings.extend(long.iter().cloned());
+        let l = |i: u32| long_id + i;
+        let objects: Vec<Vec<u32>> = [
+            vec![vec![4, 5]; 3],
+            vec![vec![6, 5]; 2],
+            vec![vec![5, 4]; 3],
+            vec![vec![3, 4]; 2],
+            vec![vec![7]; 2],
+            vec![(0..6).map(l).collect(); 2],
+            vec![vec![l(0), l(1), l(2), l(3), 8]],
+            vec![vec![8]],
+        ]
+        .concat();
+        let n = objects.len() + 2; // root, the objects, one leaf
+        let leaf = (n - 1) * 7;
+        let mut nodes = vec![format!("9,0,1,0,{},0,0", objects.len())];
+        let mut edges: Vec<String> = (0..objects.len()).map(|i| format!("1,{i},{}", (i + 1) * 7)).collect();
+        for (i, props) in objects.iter().enumerate() {
+            nodes.push(format!("3,1,{},16,{},0,0", 2 * i + 3, props.len()));
+            edges.extend(props.iter().map(|p| format!("2,{p},{leaf}")));
+        }
+        nodes.push("7,2,99999,8,0,0,0".into());
+        let json = format!(
+            r#"{{"snapshot":{{"meta":{{"node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],
+            "node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic",
+                "concatenated string","sliced string","symbol","bigint","object shape"],"string","number","number","number","number","number"],
+            "edge_fields":["type","name_or_index","to_node"],
+            "edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"]}},
+            "node_count":{n},"edge_count":{}}},"nodes":[{}],"edges":[{}],"strings":[{}]}}"#,
+            edges.len(),
+            nodes.join(","),
+            edges.join(","),
+            strings.iter().map(|x| format!("{x:?}")).collect::<Vec<_>>().join(",")
+        );
+        let s = Snapshot::from_bytes(json.as_bytes()).unwrap();
+        let got = infer_interfaces(&s);
+        assert_eq!(got, infer_interfaces_reference(&s));
+        let names: Vec<(&str, u32)> = got.iter().map(|d| (d.name.as_str(), d.count)).collect();
+        let cut = format!("{{{}, {}, {}}}", long[0], long[1], long[2]);
+        assert_eq!(
+            names,
+            [
+                ("{a, b}", 5),
+                ("{b, a}", 3),
+                (cut.as_str(), 3),
+                ("{a}", 2),
+                (r#"{"x,y"}"#, 2)
+            ]
+        );
     }
 
     #[test]
