@@ -2,8 +2,8 @@
 //! order (`HeapSnapshot.initialize()`) is kept where one pass depends on another; independent passes run
 //! side by side (`rayon::join`), one per core: detachedness -> (WeakMap edges || page-owned flags) ->
 //! (essential edges within the dominators' DFS || distances, shallow-size reattribution, Statistics view's sums)
-//! -> (predecessor CSR, semidominators, NCA || interface definitions, classes) -> (retained sizes ||
-//! dominated-children CSR). The
+//! -> (predecessor CSR, semidominators, NCA || interface definitions, classes) -> (retained sizes || the
+//! nodes that make up their class's retained size, for a summary). The
 //! distances are computed there for the commands that print them ([`Analysis::with_interfaces`]), else on
 //! first use ([`Analysis::distance`]); the reverse CSR of retainers ([`Analysis::retainers`]) when a command
 //! first asks, so a command can run it beside its own work (and one that needs none skips it).
@@ -57,6 +57,8 @@ pub struct Analysis {
     pub dom: DominatorTree,
     /// The Statistics view's node sums, when the load computed them ([`Analysis::for_summary`]).
     pub statistic_sums: Option<summary::StatisticSums>,
+    /// Per-class retained sizes of `classes`, when the load computed them ([`Analysis::for_summary`]).
+    class_retained: Option<Vec<u64>>,
 }
 
 /// The optional passes of a load.
@@ -66,16 +68,16 @@ struct Extras {
     distances: bool,
     /// The Statistics view's sums, beside the dominators' DFS.
     statistics: bool,
-    /// The dominated-children CSR, beside the retained sizes (else on first use).
-    children: bool,
+    /// The per-class retained sizes, beside the retained sizes (if the load classifies; else on first use).
+    class_retained: bool,
 }
 
 impl Extras {
-    /// No optional pass: the distances and the children CSR on first use, no Statistics view's sums.
+    /// No optional pass: the distances and the class retained sizes on first use, no Statistics view's sums.
     const NONE: Extras = Extras {
         distances: false,
         statistics: false,
-        children: false,
+        class_retained: false,
     };
 }
 
@@ -93,12 +95,12 @@ impl Analysis {
 
     /// [`Analysis::with_interfaces`] with the snapshot's own definitions, plus the Statistics view's sums
     /// ([`summary::statistics`] then needs no pass of its own), computed beside the dominators' DFS, and the
-    /// dominated-children CSR that the class retained sizes walk, built beside the retained sizes.
+    /// per-class retained sizes, from a pass in preorder beside the retained sizes.
     pub fn for_summary(snap: Snapshot) -> Result<Analysis> {
         let extras = Extras {
             distances: true,
             statistics: true,
-            children: true,
+            class_retained: true,
         };
         Self::build(snap, Some(None), extras)
     }
@@ -120,6 +122,7 @@ impl Analysis {
     pub fn classify(&mut self, interfaces: Option<&[InterfaceDefinition]>) {
         let t = Phase::start("classes");
         self.classes = classes::classify(&self.snap, interfaces.unwrap_or(&self.interfaces));
+        self.class_retained = None;
         t.done();
     }
 
@@ -211,10 +214,13 @@ impl Analysis {
                 (own, classes)
             },
         );
-        let dom = if extras.children {
-            DominatorTree::with_children(doms, snap.root, &snap.node_self)
-        } else {
-            DominatorTree::from_dominators(doms, snap.root, &snap.node_self)
+        let (dom, class_retained) = match &classes {
+            Some(c) if extras.class_retained => {
+                let (dom, sums) =
+                    DominatorTree::with_class_retained(doms, snap.root, &snap.node_self, &c.of_node, c.table.len());
+                (dom, Some(sums))
+            }
+            _ => (DominatorTree::from_dominators(doms, snap.root, &snap.node_self), None),
         };
         t.done();
         Ok(Analysis {
@@ -229,6 +235,7 @@ impl Analysis {
             essential,
             dom,
             statistic_sums,
+            class_retained,
         })
     }
 
@@ -264,6 +271,9 @@ impl Analysis {
 
     /// Per-class retained sizes, indexed like `classes.table`.
     pub fn class_retained(&self) -> Vec<u64> {
+        if let Some(sums) = &self.class_retained {
+            return sums.clone();
+        }
         self.dom.class_retained(
             self.snap.root,
             &self.snap.node_self,

@@ -5,7 +5,10 @@
 //!   backward predecessor scan skip exactly the same edges). The analysis builds it inside the DFS
 //!   ([`Dfs::run_essential`]: each edge's predicate is evaluated when the DFS first looks at it), which equals
 //!   the parallel pass over every edge (tested) without a pass of its own.
-//! * Class retained sizes ([`DominatorTree::class_retained`]) walk the dominator tree in parallel subtrees.
+//! * Class retained sizes: a summary's load finds the nodes that make them up in one pass in preorder beside
+//!   the retained sizes ([`DominatorTree::with_class_retained`]: interned sets of the classes on the tree path,
+//!   no children lists); otherwise [`DominatorTree::class_retained`] walks the dominator tree in parallel
+//!   subtrees.
 //! * [`semi_nca`]: Semi-NCA (Georgiadis' simplification of Lengauer-Tarjan: semidominators with path
 //!   compression, then nearest-common-ancestor walks in preorder) on flat `u32` arrays indexed by DFS preorder.
 //!   Iterative everywhere (no recursion, so no stack overflow on deep heaps). O(E log V) worst case, near-linear
@@ -687,6 +690,111 @@ impl RetainedSizes {
     }
 }
 
+/// What [`DominatorTree::build_with`] computes beside the retained sizes.
+enum Beside<'a> {
+    /// Nothing.
+    Nothing,
+    /// The dominated-children CSR.
+    Children,
+    /// The class tops ([`class_tops`]) of a classification: class of every node, number of classes.
+    ClassTops(&'a [u32], usize),
+}
+
+/// Bound on the words of the path class sets of [`class_tops`] (16 MiB).
+const CLASS_SET_WORDS: usize = 1 << 21;
+
+/// The nodes whose retained sizes make up their class's retained size (`calculateClassesRetainedSize`): those
+/// with self > 0 and no proper dominator-tree ancestor of the same class with self > 0. One pass in preorder,
+/// where every node comes after its dominator, so no children lists and no walk: each node holds the set of
+/// the classes of its counted proper ancestors that its children see (its own, plus its class when it is a
+/// counted top), as the number of an interned bitset; a node is a top when its class is not in the set its
+/// dominator hands down. A counted top's set with its class added is made only when a child asks for it (the
+/// node then holds its own set and a mark; most tops are leaves), once per distinct (set, class). `None` when
+/// the sets would outgrow `max_words` words (then the tree walk of [`DominatorTree::class_retained`]).
+///
+/// `order`: the reached nodes in preorder (`order[0]` the root); `unreached`: the others, all dominated by
+/// the root (leaves of the tree).
+fn class_tops(
+    idom: &[u32],
+    order: &[u32],
+    unreached: &[u32],
+    self_size: &[u32],
+    class_of: &[u32],
+    classes: usize,
+    max_words: usize,
+) -> Option<FixedBitSet> {
+    // `hands[v]`: before v's turn, its class and whether it counts (`class << 1 | counts`, filled in parallel:
+    // the preorder pass then reads one array at v instead of two); after, the set its children see, or
+    // PENDING | its own set (a counted top: its class is added when a child first asks).
+    const PENDING: u32 = 1 << 31;
+    let n = idom.len();
+    if classes >= 1 << 30 || n == 0 {
+        return None;
+    }
+    let mut hands: Vec<u32> = vec![0; n];
+    const CHUNK: usize = 1 << 16;
+    hands
+        .par_chunks_mut(CHUNK)
+        .zip(class_of.par_chunks(CHUNK))
+        .zip(self_size.par_chunks(CHUNK))
+        .for_each(|((h, c), z)| {
+            for ((h, &c), &z) in h.iter_mut().zip(c).zip(z) {
+                *h = c << 1 | u32::from(z != 0);
+            }
+        });
+    let w = classes.div_ceil(64).max(1);
+    // Set k is words[k * w..(k + 1) * w]; set 0 is empty.
+    let mut words: Vec<u64> = vec![0; w];
+    let mut interned: rustc_hash::FxHashMap<(u32, u32), u32> = Default::default();
+    let mut tops = FixedBitSet::with_capacity(n);
+    // The last (set, class) -> set interned: siblings after a pending parent's first child find it here.
+    let mut last = (u32::MAX, u32::MAX, 0u32);
+    let root = *order.first()?;
+    let parents = order[1..]
+        .iter()
+        .map(|&v| (v, idom[v as usize]))
+        .chain(unreached.iter().map(|&v| (v, root)));
+    for (v, p) in std::iter::once((root, u32::MAX)).chain(parents) {
+        let s = if p == u32::MAX {
+            0
+        } else {
+            let h = hands[p as usize];
+            if h & PENDING == 0 {
+                h
+            } else {
+                let (s, c) = (h & !PENDING, class_of[p as usize]);
+                let t = if (last.0, last.1) == (s, c) {
+                    last.2
+                } else {
+                    let next = (words.len() / w) as u32;
+                    let t = *interned.entry((s, c)).or_insert(next);
+                    if t == next {
+                        if words.len() + w > max_words || next >= PENDING {
+                            return None;
+                        }
+                        words.extend_from_within(s as usize * w..(s as usize + 1) * w);
+                        words[next as usize * w + c as usize / 64] |= 1 << (c % 64);
+                    }
+                    last = (s, c, t);
+                    t
+                };
+                hands[p as usize] = t;
+                t
+            }
+        };
+        let vi = v as usize;
+        let packed = hands[vi];
+        let c = (packed >> 1) as usize;
+        hands[vi] = if packed & 1 != 0 && words[s as usize * w + c / 64] & (1 << (c % 64)) == 0 {
+            tops.insert(vi);
+            PENDING | s
+        } else {
+            s
+        };
+    }
+    Some(tops)
+}
+
 /// `children[first[i]..first[i + 1]]` are the nodes `i` immediately dominates, in ordinal order.
 #[derive(Debug, Clone, Default)]
 struct ChildrenCsr {
@@ -736,7 +844,39 @@ impl DominatorTree {
         Self::build(doms, root, self_size, true)
     }
 
+    /// [`DominatorTree::from_dominators`], with the per-class retained sizes of the classification `class_of`
+    /// (classes `0..classes`) computed beside the retained sizes from the preorder ([`class_tops`]), without the
+    /// dominated-children CSR; by the tree walk of [`DominatorTree::class_retained`] when the path class sets
+    /// outgrow their bound.
+    pub fn with_class_retained(
+        doms: Dominators,
+        root: u32,
+        self_size: &[u32],
+        class_of: &[u32],
+        classes: usize,
+    ) -> (DominatorTree, Vec<u64>) {
+        let (tree, tops) = Self::build_with(doms, root, self_size, Beside::ClassTops(class_of, classes));
+        let sums = match tops {
+            Some(tops) => {
+                let _t = Phase::start("class retained");
+                tree.sum_tops(&tops, class_of, classes)
+            }
+            None => tree.class_retained(root, self_size, class_of, classes),
+        };
+        (tree, sums)
+    }
+
     fn build(doms: Dominators, root: u32, self_size: &[u32], children: bool) -> DominatorTree {
+        let beside = if children { Beside::Children } else { Beside::Nothing };
+        Self::build_with(doms, root, self_size, beside).0
+    }
+
+    fn build_with(
+        doms: Dominators,
+        root: u32,
+        self_size: &[u32],
+        beside: Beside<'_>,
+    ) -> (DominatorTree, Option<FixedBitSet>) {
         let Dominators { mut idom, order } = doms;
         // Nodes never reached (unreachable cycles): dominated by the root, retain only themselves.
         let mut unreached = Vec::new();
@@ -747,7 +887,8 @@ impl DominatorTree {
             }
         }
         let idom_ref = &idom;
-        let (retained, csr) = rayon::join(
+        let (order_ref, unreached_ref) = (&order, &unreached);
+        let (retained, (csr, tops)) = rayon::join(
             || {
                 let t = Phase::start("  retained");
                 // Retained sizes: reverse preorder visits every node after everything it dominates.
@@ -761,25 +902,76 @@ impl DominatorTree {
                         retained.high.insert(v as u32, x as u64);
                     }
                 }
-                for &v in order[1..].iter().rev() {
+                for &v in order_ref[1..].iter().rev() {
                     let d = idom_ref[v as usize];
                     retained.add(d, retained.get(v as usize));
                 }
-                drop(order);
-                for &v in &unreached {
+                for &v in unreached_ref {
                     retained.add(root, retained.get(v as usize));
                 }
                 t.done();
                 retained
             },
-            || children.then(|| ChildrenCsr::new(idom_ref, root)),
+            || match beside {
+                Beside::Nothing => (None, None),
+                Beside::Children => (Some(ChildrenCsr::new(idom_ref, root)), None),
+                Beside::ClassTops(class_of, classes) => {
+                    let _t = Phase::start("  class tops");
+                    let tops = class_tops(
+                        idom_ref,
+                        order_ref,
+                        unreached_ref,
+                        self_size,
+                        class_of,
+                        classes,
+                        CLASS_SET_WORDS,
+                    );
+                    (None, tops)
+                }
+            },
         );
-        DominatorTree {
+        drop(order);
+        let tree = DominatorTree {
             idom,
             retained,
             root,
             children: csr.map(OnceLock::from).unwrap_or_default(),
-        }
+        };
+        (tree, tops)
+    }
+
+    /// Σ retained size per class over the nodes in `tops` ([`class_tops`]), in parallel.
+    fn sum_tops(&self, tops: &FixedBitSet, class_of: &[u32], classes: usize) -> Vec<u64> {
+        const CHUNK: usize = 1 << 16;
+        let n = class_of.len();
+        (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .fold(
+                || vec![0u64; classes],
+                |mut out, c| {
+                    // CHUNK is a multiple of the word size: the chunk's words, bit by bit.
+                    const BITS: usize = usize::BITS as usize;
+                    let words = &tops.as_slice()[c * CHUNK / BITS..(((c + 1) * CHUNK).min(n)).div_ceil(BITS)];
+                    for (k, &word) in words.iter().enumerate() {
+                        let mut word = word;
+                        while word != 0 {
+                            let v = c * CHUNK + k * BITS + word.trailing_zeros() as usize;
+                            word &= word - 1;
+                            out[class_of[v] as usize] += self.retained.get(v);
+                        }
+                    }
+                    out
+                },
+            )
+            .reduce(
+                || vec![0u64; classes],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x += y;
+                    }
+                    a
+                },
+            )
     }
 
     /// Build the dominated-children CSR now (it is built on first use otherwise), e.g. beside other work.
@@ -993,15 +1185,21 @@ mod tests {
                     _ => v.saturating_sub(1 + next(2) as usize) as u32,
                 })
                 .collect();
+            // Some unreached nodes after the reached ones (dominated by the root, as the tree has them).
+            let unreached = next(4) as usize;
+            let mut idom = idom;
+            idom.extend(std::iter::repeat_n(NONE, unreached));
+            let n = n + unreached;
             let self_size: Vec<u32> = (0..n).map(|_| [0, 1, 7, 100, 5000][next(5) as usize]).collect();
             let class_of: Vec<u32> = (0..n).map(|_| next(classes as u64) as u32).collect();
-            let order: Vec<u32> = (0..n as u32).collect();
-            let doms = Dominators {
+            let order: Vec<u32> = (0..(n - unreached) as u32).collect();
+            let doms = || Dominators {
                 idom: idom.clone(),
-                order,
+                order: order.clone(),
             };
-            let t = DominatorTree::from_dominators(doms, 0, &self_size);
+            let t = DominatorTree::from_dominators(doms(), 0, &self_size);
             let mut want = vec![0u64; classes];
+            let mut want_tops = FixedBitSet::with_capacity(n);
             for v in 0..n {
                 if self_size[v] == 0 {
                     continue;
@@ -1009,16 +1207,29 @@ mod tests {
                 let mut a = v;
                 let mut top = true;
                 while a != 0 {
-                    a = idom[a] as usize;
+                    a = t.idom[a] as usize;
                     if self_size[a] != 0 && class_of[a] == class_of[v] {
                         top = false;
                     }
                 }
                 if top {
                     want[class_of[v] as usize] += t.retained.get(v);
+                    want_tops.insert(v);
                 }
             }
             assert_eq!(t.class_retained(0, &self_size, &class_of, classes), want, "case {case}");
+            // The preorder pass: the same tops and sums; with too small a bound for its sets, `None` (and
+            // the walk instead).
+            let (t2, sums) = DominatorTree::with_class_retained(doms(), 0, &self_size, &class_of, classes);
+            assert_eq!(sums, want, "case {case}");
+            assert_eq!(t2.idom, t.idom);
+            let unreached: Vec<u32> = (n - unreached..n).map(|v| v as u32).collect();
+            let tops = |max| class_tops(&t.idom, &order, &unreached, &self_size, &class_of, classes, max);
+            assert_eq!(tops(CLASS_SET_WORDS).as_ref(), Some(&want_tops), "case {case}");
+            let w = classes.div_ceil(64);
+            // Sets needed: the empty one and one per distinct class set a counted top hands down.
+            let needs_sets = (1..n).any(|v| want_tops.contains(t.idom[v] as usize));
+            assert_eq!(tops(w).is_none(), needs_sets, "case {case}");
         }
     }
 }

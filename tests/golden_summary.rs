@@ -76,8 +76,8 @@ fn summary_rows_and_statistics_equal_devtools() {
     }
 }
 
-/// The load `summary` uses (statistics beside the predecessor CSR, the dominated-children CSR beside the
-/// retained sizes) gives what the plain load gives, and its essential edges (evaluated inside the DFS) equal
+/// The load `summary` uses (statistics beside the DFS, the class retained sizes from a pass in preorder beside
+/// the retained sizes) gives what the plain load gives, and its essential edges (evaluated inside the DFS) equal
 /// the parallel pass over every edge.
 #[test]
 fn summary_load_equals_the_plain_load() {
