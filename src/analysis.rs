@@ -1,7 +1,7 @@
 //! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time. DevTools'
 //! order (`HeapSnapshot.initialize()`) is kept where one pass depends on another; independent passes run
-//! side by side (`rayon::join`), one per core: detachedness -> (WeakMap edges || page-owned flags) ->
-//! (essential edges within the dominators' DFS || distances, shallow-size reattribution, Statistics view's sums)
+//! side by side (`rayon::join`), one per core: detachedness -> (page-owned flags, then the essential edges
+//! within the dominators' DFS || WeakMap edges, distances, shallow-size reattribution, Statistics view's sums)
 //! -> (predecessor CSR, semidominators, NCA || interface definitions, classes) -> (retained sizes || the
 //! nodes that make up their class's retained size, for a summary). The
 //! distances are computed there for the commands that print them ([`Analysis::with_interfaces`]), else on
@@ -139,39 +139,30 @@ impl Analysis {
         }
         drop(detachedness);
         t.done();
-        // The WeakMap pair names (a regex over the strings) beside the page-owned walk (nodes and edges).
-        let (weakmaps, page_owned) = rayon::join(
-            || {
-                let t = Phase::start("weakmap edges");
-                let w = WeakMapEdges::new(&snap);
-                t.done();
-                w
-            },
-            || {
-                let t = Phase::start("page-owned");
-                let p = devtools::page_owned(&snap);
-                t.done();
-                p
-            },
-        );
-        // The dominators run in three sequential stages, the longest passes of all; the other core gets other
-        // work beside them. Beside the DFS (which evaluates the essential-edge predicate as it goes): the
-        // distances (if wanted: a BFS whose one byte per node is then held through the memory peak), the
-        // shallow-size reattribution (on the self sizes taken out of the snapshot, which the DFS never reads)
-        // and the Statistics view's sums over the adjusted sizes (if wanted; a few bitsets). Beside the
+        // Two chains, one per core. The dominators run in three sequential stages, the longest passes of all; the
+        // other core gets other work beside them. First the page-owned walk (nodes and edges), then the DFS
+        // (which evaluates the essential-edge predicate as it goes, so it needs the WeakMap pair names too);
+        // beside them the WeakMap pair names (a scan of the strings, about half the page-owned walk's time),
+        // then the distances (if wanted: a BFS whose one byte per node is then held through the memory peak),
+        // the shallow-size reattribution (on the self sizes taken out of the snapshot, which the DFS never
+        // reads) and the Statistics view's sums over the adjusted sizes (if wanted; a few bitsets). Beside the
         // predecessor CSR and the semidominator and NCA passes: the interface inference, then the
-        // classification. (Neither side waits for the other, so this cannot deadlock, even with one thread or
-        // nested in another `join`.)
+        // classification. The DFS waits for the pair names if they are not ready (never in practice); the side
+        // that makes them waits for nothing and runs first on this thread (`join` runs its first closure
+        // here), so this cannot deadlock, even with one thread or nested in another `join`.
         let mut sizes = std::mem::take(&mut snap.node_self);
         let snap_ref = &snap;
-        let weakmaps_ref = &weakmaps;
+        let weakmaps_cell: OnceLock<WeakMapEdges> = OnceLock::new();
+        let weakmaps_cell_ref = &weakmaps_cell;
         let t = Phase::start("dominators");
-        let ((essential, dfs), (distance, shallow, statistic_sums)) = rayon::join(
-            || Dfs::run_essential(snap_ref, &page_owned, weakmaps_ref, dominators::TOP),
+        let ((distance, shallow, statistic_sums), (page_owned, (essential, dfs))) = rayon::join(
             || {
+                let t = Phase::start("weakmap edges");
+                let weakmaps = weakmaps_cell_ref.get_or_init(|| WeakMapEdges::new(snap_ref));
+                t.done();
                 let distance = OnceLock::new();
                 if extras.distances {
-                    distance.get_or_init(|| timed_distances(snap_ref, weakmaps_ref));
+                    distance.get_or_init(|| timed_distances(snap_ref, weakmaps));
                 }
                 let t = Phase::start("shallow sizes");
                 let shallow = devtools::reattribute_shallow_sizes(snap_ref, &mut sizes);
@@ -184,7 +175,28 @@ impl Analysis {
                 });
                 (distance, shallow, statistic_sums)
             },
+            || {
+                let t = Phase::start("page-owned");
+                let page_owned = devtools::page_owned(snap_ref);
+                t.done();
+                let weakmaps = loop {
+                    match weakmaps_cell_ref.get() {
+                        Some(w) => break w,
+                        None => {
+                            // Run other pending work of the pool meanwhile, or let the OS run the other side.
+                            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                                std::thread::yield_now();
+                            }
+                        }
+                    }
+                };
+                let dfs = Dfs::run_essential(snap_ref, &page_owned, weakmaps, dominators::TOP);
+                (page_owned, dfs)
+            },
         );
+        let weakmaps = weakmaps_cell
+            .into_inner()
+            .expect("the first side of the join made them");
         shallow.map_err(Error::Request)?;
         // The adjusted self sizes go back into the snapshot.
         snap.node_self = sizes;

@@ -620,6 +620,22 @@ fn one_thread_equals_four_threads() {
             pool.install(|| {
                 let an = Analysis::new(Snapshot::from_bytes(d).unwrap()).unwrap();
                 let rows = heapsnap::summary::class_rows(&an, Some(&an.class_retained()));
+                // The summary's load (its DFS may wait for the WeakMap pair names made on the other side of a
+                // join, its class retained sizes come from another pass), twice side by side: equal to the
+                // plain load, and no deadlock with one thread or nested in a join.
+                let (x, y) = rayon::join(
+                    || Analysis::for_summary(Snapshot::from_bytes(d).unwrap()).unwrap(),
+                    || Analysis::for_summary(Snapshot::from_bytes(d).unwrap()).unwrap(),
+                );
+                for fast in [x, y] {
+                    assert!(fast.dom.idom == an.dom.idom, "{name}: idom of the summary's load");
+                    let fast_rows = heapsnap::summary::class_rows(&fast, Some(&fast.class_retained()));
+                    assert_eq!(
+                        serde_json::to_value(&fast_rows).unwrap(),
+                        serde_json::to_value(&rows).unwrap(),
+                        "{name}: rows of the summary's load"
+                    );
+                }
                 (an, rows)
             })
         };

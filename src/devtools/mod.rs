@@ -10,10 +10,8 @@ pub mod classes;
 pub mod jsstr;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
-use regex::bytes::Regex;
 
 use crate::header::{EdgeKind, NodeKind};
 use crate::snapshot::Snapshot;
@@ -220,6 +218,54 @@ pub fn reattribute_shallow_sizes(s: &Snapshot, sizes: &mut [u32]) -> Result<(), 
     Ok(())
 }
 
+/// What follows the value's id in a WeakMap pair name, up to the table id.
+const PAIR_TAIL: &[u8] = b") pair in WeakMap (table @";
+
+/// A WeakMap pair name, as DevTools matches it (`/^\d+(?<duplicatedPart> \/ part of key \(.*? @\d+\) -> value
+/// \(.*? @\d+\) pair in WeakMap \(table @(?<tableId>\d+)\))$/`, a JavaScript regex: `\d` is an ASCII digit,
+/// `.` anything but a line terminator: `\n`, `\r`, U+2028, U+2029): the start of the duplicated part (just
+/// after the leading digits) and the table id (`u64::MAX` if it overflows). Both captures are fixed by the
+/// anchors, whatever the lazy parts take, so only whether some split matches is searched for: one
+/// `@digits) -> value (` between the key's `(` and the value's ` @digits)`.
+pub fn parse_pair_name(b: &[u8]) -> Option<(usize, u64)> {
+    let digits = |b: &[u8]| b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let digits_back = |b: &[u8]| b.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    let lead = digits(b);
+    let body = b[lead..].strip_prefix(b" / part of key (".as_slice())?;
+    if lead == 0
+        || memchr::memchr2(b'\n', b'\r', body).is_some()
+        || memchr::memmem::find_iter(body, "\u{2028}").next().is_some()
+        || memchr::memmem::find_iter(body, "\u{2029}").next().is_some()
+    {
+        return None;
+    }
+    // From the end: `table @<digits>)`, then the value's ` @<digits>` before `) pair in WeakMap (`.
+    let rest = body.strip_suffix(b")")?;
+    let t = digits_back(rest);
+    let table_digits = &rest[rest.len() - t..];
+    let rest = rest[..rest.len() - t].strip_suffix(PAIR_TAIL)?;
+    let v = digits_back(rest);
+    let middle = rest[..rest.len() - v].strip_suffix(b" @")?;
+    if t == 0 || v == 0 {
+        return None;
+    }
+    // middle = X ` @<digits>) -> value (` Y, for some X and Y.
+    let arrow = b") -> value (";
+    let matches = memchr::memmem::find_iter(middle, arrow).any(|q| {
+        let before = &middle[..q];
+        let k = digits_back(before);
+        k > 0 && before[..before.len() - k].ends_with(b" @")
+    });
+    if !matches {
+        return None;
+    }
+    let table = std::str::from_utf8(table_digits)
+        .ok()
+        .and_then(|t| t.parse::<u64>().ok())
+        .unwrap_or(u64::MAX);
+    Some((lead, table))
+}
+
 /// Internal edges named `N / part of key (… @k) -> value (… @v) pair in WeakMap (table @t)`, resolved once per
 /// distinct name string.
 #[derive(Debug, Default)]
@@ -236,29 +282,17 @@ pub struct WeakMapEdges {
 impl WeakMapEdges {
     /// Find every WeakMap pair name among the strings.
     pub fn new(s: &Snapshot) -> WeakMapEdges {
-        // Compiled once per process (compiling costs more than matching every string of a small snapshot).
-        static RE: OnceLock<Regex> = OnceLock::new();
-        let re = RE.get_or_init(|| {
-            Regex::new(
-                r"^\d+(?<dup> / part of key \((?-u:[^\n\r])*? @\d+\) -> value \((?-u:[^\n\r])*? @\d+\) pair in WeakMap \(table @(?<table>\d+)\))$",
-            )
-            .expect("static regex")
-        });
-        let finder = memchr::memmem::Finder::new(b" pair in WeakMap (table @");
-        let mut dups: HashMap<Vec<u8>, u32> = HashMap::new();
+        let finder = memchr::memmem::Finder::new(PAIR_TAIL);
+        let mut dups: HashMap<&[u8], u32> = HashMap::new();
         let mut by_string = HashMap::new();
         for i in 0..s.strings.len() {
             let b = s.strings.bytes(i);
             if finder.find(b).is_none() {
                 continue;
             }
-            if let Some(c) = re.captures(b) {
-                let table = std::str::from_utf8(&c["table"])
-                    .ok()
-                    .and_then(|t| t.parse::<u64>().ok())
-                    .unwrap_or(u64::MAX);
+            if let Some((dup, table)) = parse_pair_name(b) {
                 let next = dups.len() as u32;
-                let dup = *dups.entry(c["dup"].to_vec()).or_insert(next);
+                let dup = *dups.entry(&b[dup..]).or_insert(next);
                 by_string.insert(i as u32, (table, dup));
             }
         }
@@ -458,6 +492,87 @@ pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Distances {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// DevTools' regex (JavaScript: `\d` ASCII, `.` anything but `\n`, `\r`, U+2028, U+2029), as the reference.
+    fn pair_name_by_regex(b: &str) -> Option<(usize, u64)> {
+        static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(
+            r"^[0-9]+(?<dup> / part of key \([^\n\r\x{2028}\x{2029}]*? @[0-9]+\) -> value \([^\n\r\x{2028}\x{2029}]*? @[0-9]+\) pair in WeakMap \(table @(?<table>[0-9]+)\))$",
+            )
+            .unwrap()
+        });
+        let c = RE.captures(b)?;
+        Some((
+            c.name("dup").unwrap().start(),
+            c["table"].parse::<u64>().unwrap_or(u64::MAX),
+        ))
+    }
+
+    #[test]
+    fn pair_names_parse_as_devtools_regex_matches_them() {
+        let good = "12 / part of key (Object @3) -> value (Array @5) pair in WeakMap (table @7)";
+        assert_eq!(parse_pair_name(good.as_bytes()), Some((2, 7)));
+        // Pieces that make or break a match: names holding the separators themselves, empty names, missing
+        // digits, Unicode digits, line terminators, an overflowing table id, a cut or a trailing byte.
+        let keys = [
+            "Object",
+            "",
+            "a @1) -> value (b",
+            "x) -> value (y",
+            "@) -> value (",
+            " @",
+            "q @12",
+            "line\nbreak",
+            "cr\rhere",
+            "ls\u{2028}x",
+            "ps\u{2029}x",
+            "nel\u{85}ok",
+            "é @٣) -> value (",
+        ];
+        let ids = ["3", "", "٣", "0", "18446744073709551616", "007"];
+        let mut cases = vec![
+            good.to_string(),
+            format!("{good} "),
+            good[..good.len() - 1].to_string(),
+            format!("x{good}"),
+            good.replacen("12", "", 1),
+            good.replacen("12", "١٢", 1),
+            good.replace("part of key", "part of  key"),
+        ];
+        for k in keys {
+            for v in keys {
+                for id in ids {
+                    cases.push(format!(
+                        "4 / part of key ({k} @{id}) -> value ({v} @{id}) pair in WeakMap (table @{id})"
+                    ));
+                    cases.push(format!(
+                        "4 / part of key ({k} @1) -> value ({v} @2) pair in WeakMap (table @{id})"
+                    ));
+                    cases.push(format!(
+                        "4 / part of key ({k} @{id}) -> value ({v} @2) pair in WeakMap (table @3)"
+                    ));
+                    cases.push(format!(
+                        "4 / part of key ({k} @1) -> value ({v} @{id}) pair in WeakMap (table @3)"
+                    ));
+                }
+            }
+        }
+        let mut matched = 0;
+        for c in &cases {
+            let want = pair_name_by_regex(c);
+            matched += usize::from(want.is_some());
+            assert_eq!(parse_pair_name(c.as_bytes()), want, "{c:?}");
+        }
+        // Both outcomes are exercised, and the overflowing id.
+        assert!(
+            matched > 50 && matched < cases.len() - 50,
+            "{matched} of {}",
+            cases.len()
+        );
+        assert!(cases
+            .iter()
+            .any(|c| pair_name_by_regex(c).is_some_and(|(_, t)| t == u64::MAX)));
+    }
 
     /// root -> global (a chain of `len` objects below it) and (GC roots) (another chain, reached only from
     /// the root's system part), plus one object nobody reaches.
