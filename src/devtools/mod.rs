@@ -271,7 +271,7 @@ pub fn parse_pair_name(b: &[u8]) -> Option<(usize, u64)> {
 #[derive(Debug, Default)]
 pub struct WeakMapEdges {
     /// String index -> (table id, id of the duplicated part shared by the pair's two edges).
-    by_string: HashMap<u32, (u64, u32)>,
+    by_string: rustc_hash::FxHashMap<u32, (u64, u32)>,
     /// Quick negative test: string indexes present in `by_string`.
     is_pair_name: FixedBitSet,
     /// Nodes whose id is the table id of some pair name (one bit per node; empty when there are no pair
@@ -283,8 +283,8 @@ impl WeakMapEdges {
     /// Find every WeakMap pair name among the strings.
     pub fn new(s: &Snapshot) -> WeakMapEdges {
         let finder = memchr::memmem::Finder::new(PAIR_TAIL);
-        let mut dups: HashMap<&[u8], u32> = HashMap::new();
-        let mut by_string = HashMap::new();
+        let mut dups: rustc_hash::FxHashMap<&[u8], u32> = Default::default();
+        let mut by_string = rustc_hash::FxHashMap::default();
         for i in 0..s.strings.len() {
             let b = s.strings.bytes(i);
             if finder.find(b).is_none() {
