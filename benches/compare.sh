@@ -4,7 +4,8 @@
 #
 #   bash benches/compare.sh SNAPSHOT [SNAPSHOT_B]
 #
-# With SNAPSHOT_B, also times `heapsnap diff SNAPSHOT SNAPSHOT_B`. Peers that are not installed are skipped:
+# With SNAPSHOT_B, also times `heapsnap diff SNAPSHOT SNAPSHOT_B`. heapsnap's commands run HEAPSNAP_RUNS times
+# (default 3; the median wall time and the largest peak RSS are compared), the peers once. Peers that are not installed are skipped:
 # the DevTools engine needs `bash ../shared/oracle/setup.sh`; memlab is installed from npm on first use into
 # ${HEAPSNAP_PEERS:-$HOME/.cache/heapsnap-peers}. Make a big snapshot with fixtures/gen/big.js.
 set -euo pipefail
@@ -12,6 +13,9 @@ cd "$(dirname "$0")/.."
 SNAP="${1:?usage: benches/compare.sh SNAPSHOT [SNAPSHOT_B]}"
 SNAP_B="${2:-}"
 PEERS="${HEAPSNAP_PEERS:-$HOME/.cache/heapsnap-peers}"
+# heapsnap's runs take seconds, so each is repeated and the median reported (every run is printed); the
+# peers take minutes each and run once.
+RUNS="${HEAPSNAP_RUNS:-3}"
 ORACLE="../shared/oracle/devtools-oracle.mjs"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
@@ -30,11 +34,31 @@ measure() {
   fi
 }
 
+# measure_runs N NAME CMD...: runs CMD N times (as hyperfine does, for a command short enough to repeat),
+# prints every run and records the median wall time and the largest peak RSS as "NAME wall_s rss_kb".
+measure_runs() {
+  local n="$1" name="$2"; shift 2
+  local walls=() rss_max=0
+  for _ in $(seq "$n"); do
+    if ! /usr/bin/time -f "%e %M" -o "$OUT/time" "$@" >"$OUT/stdout" 2>"$OUT/stderr"; then
+      echo "$name failed: $(tail -n 3 "$OUT/stderr")" >&2
+      return
+    fi
+    read -r wall rss <"$OUT/time"
+    walls+=("$wall")
+    [ "$rss" -gt "$rss_max" ] && rss_max=$rss
+  done
+  local median
+  median=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+  echo "$name: $n runs, wall ${walls[*]} s (median $median s), peak RSS up to $((rss_max / 1024)) MiB"
+  echo "$name $median $rss_max" >>"$OUT/results"
+}
+
 size=$(stat -c %s "$SNAP")
 echo "snapshot: $SNAP ($((size / 1048576)) MiB)"
-measure "heapsnap-summary" "$BIN" summary "$SNAP" --format json
+measure_runs "$RUNS" "heapsnap-summary" "$BIN" summary "$SNAP" --format json
 if [ -n "$SNAP_B" ]; then
-  measure "heapsnap-diff" "$BIN" diff "$SNAP" "$SNAP_B" --format json
+  measure_runs "$RUNS" "heapsnap-diff" "$BIN" diff "$SNAP" "$SNAP_B" --format json
 fi
 ENGINE="${DEVTOOLS_ORACLE_ENGINE:-${DEVTOOLS_LAB:-${XDG_CACHE_HOME:-$HOME/.cache}/heapsnap-devtools-oracle}/dist/devtools-heap-engine.mjs}"
 if [ -f "$ORACLE" ] && [ -f "$ENGINE" ]; then
