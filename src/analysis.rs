@@ -154,11 +154,25 @@ impl Analysis {
         let snap_ref = &snap;
         let weakmaps_cell: OnceLock<WeakMapEdges> = OnceLock::new();
         let weakmaps_cell_ref = &weakmaps_cell;
+        // Set if the first side panics before it has made the pair names: the DFS's wait then ends too (else
+        // the join, which waits for both sides before it passes a panic on, would wait forever).
+        let abandoned = std::sync::atomic::AtomicBool::new(false);
+        let abandoned_ref = &abandoned;
         let t = Phase::start("dominators");
         let ((distance, shallow, statistic_sums), (page_owned, (essential, dfs))) = rayon::join(
             || {
                 let t = Phase::start("weakmap edges");
+                struct Abandon<'a>(&'a std::sync::atomic::AtomicBool);
+                impl Drop for Abandon<'_> {
+                    fn drop(&mut self) {
+                        if std::thread::panicking() {
+                            self.0.store(true, std::sync::atomic::Ordering::Release);
+                        }
+                    }
+                }
+                let guard = Abandon(abandoned_ref);
                 let weakmaps = weakmaps_cell_ref.get_or_init(|| WeakMapEdges::new(snap_ref));
+                drop(guard);
                 t.done();
                 let distance = OnceLock::new();
                 if extras.distances {
@@ -180,6 +194,9 @@ impl Analysis {
                 let page_owned = devtools::page_owned(snap_ref);
                 t.done();
                 let weakmaps = loop {
+                    if abandoned_ref.load(std::sync::atomic::Ordering::Acquire) {
+                        panic!("the WeakMap pair names were not made (the other side of the join panicked)");
+                    }
                     match weakmaps_cell_ref.get() {
                         Some(w) => break w,
                         None => {
