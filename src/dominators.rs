@@ -645,8 +645,7 @@ pub struct DominatorTree {
     pub retained: RetainedSizes,
     /// The root.
     pub root: u32,
-    /// Children CSR, built on first use (summaries of huge snapshots need it only after classification,
-    /// so its 8 bytes per node stay out of the memory peak).
+    /// Children CSR, built on first use (commands that walk the tree; a summary's load does not need it).
     children: OnceLock<ChildrenCsr>,
 }
 
@@ -690,16 +689,6 @@ impl RetainedSizes {
             self.high.insert(v, sum);
         }
     }
-}
-
-/// What [`DominatorTree::build_with`] computes beside the retained sizes.
-enum Beside<'a> {
-    /// Nothing.
-    Nothing,
-    /// The dominated-children CSR.
-    Children,
-    /// The class tops ([`class_tops`]) of a classification: class of every node, number of classes.
-    ClassTops(&'a [u32], usize),
 }
 
 /// Bound on the words of the path class sets of [`class_tops`] (16 MiB).
@@ -837,13 +826,7 @@ impl DominatorTree {
     /// The tree and retained sizes from the immediate dominators of the essential graph rooted at `root`,
     /// with the adjusted self sizes `self_size`.
     pub fn from_dominators(doms: Dominators, root: u32, self_size: &[u32]) -> DominatorTree {
-        Self::build(doms, root, self_size, false)
-    }
-
-    /// [`DominatorTree::from_dominators`], with the dominated-children CSR built beside the retained sizes
-    /// (for a caller that will need it: [`DominatorTree::class_retained`] does).
-    pub fn with_children(doms: Dominators, root: u32, self_size: &[u32]) -> DominatorTree {
-        Self::build(doms, root, self_size, true)
+        Self::build_with(doms, root, self_size, None).0
     }
 
     /// [`DominatorTree::from_dominators`], with the per-class retained sizes of the classification `class_of`
@@ -857,7 +840,7 @@ impl DominatorTree {
         class_of: &[u32],
         classes: usize,
     ) -> (DominatorTree, Vec<u64>) {
-        let (tree, tops) = Self::build_with(doms, root, self_size, Beside::ClassTops(class_of, classes));
+        let (tree, tops) = Self::build_with(doms, root, self_size, Some((class_of, classes)));
         let sums = match tops {
             Some(tops) => {
                 let _t = Phase::start("class retained");
@@ -868,16 +851,13 @@ impl DominatorTree {
         (tree, sums)
     }
 
-    fn build(doms: Dominators, root: u32, self_size: &[u32], children: bool) -> DominatorTree {
-        let beside = if children { Beside::Children } else { Beside::Nothing };
-        Self::build_with(doms, root, self_size, beside).0
-    }
-
+    /// The tree; with `classes = Some((class_of, count))`, beside the retained sizes, the class tops of that
+    /// classification ([`class_tops`]; `None` if their sets outgrow their bound).
     fn build_with(
         doms: Dominators,
         root: u32,
         self_size: &[u32],
-        beside: Beside<'_>,
+        classes: Option<(&[u32], usize)>,
     ) -> (DominatorTree, Option<FixedBitSet>) {
         let Dominators { mut idom, order } = doms;
         // Nodes never reached (unreachable cycles): dominated by the root, retain only themselves.
@@ -890,7 +870,7 @@ impl DominatorTree {
         }
         let idom_ref = &idom;
         let (order_ref, unreached_ref) = (&order, &unreached);
-        let (retained, (csr, tops)) = rayon::join(
+        let (retained, tops) = rayon::join(
             || {
                 let t = Phase::start("  retained");
                 // Retained sizes: reverse preorder visits every node after everything it dominates.
@@ -914,12 +894,10 @@ impl DominatorTree {
                 t.done();
                 retained
             },
-            || match beside {
-                Beside::Nothing => (None, None),
-                Beside::Children => (Some(ChildrenCsr::new(idom_ref, root)), None),
-                Beside::ClassTops(class_of, classes) => {
+            || {
+                classes.and_then(|(class_of, classes)| {
                     let _t = Phase::start("  class tops");
-                    let tops = class_tops(
+                    class_tops(
                         idom_ref,
                         order_ref,
                         unreached_ref,
@@ -927,9 +905,8 @@ impl DominatorTree {
                         class_of,
                         classes,
                         CLASS_SET_WORDS,
-                    );
-                    (None, tops)
-                }
+                    )
+                })
             },
         );
         drop(order);
@@ -937,7 +914,7 @@ impl DominatorTree {
             idom,
             retained,
             root,
-            children: csr.map(OnceLock::from).unwrap_or_default(),
+            children: OnceLock::new(),
         };
         (tree, tops)
     }
@@ -974,11 +951,6 @@ impl DominatorTree {
                     a
                 },
             )
-    }
-
-    /// Build the dominated-children CSR now (it is built on first use otherwise), e.g. beside other work.
-    pub fn build_children(&self) {
-        self.csr();
     }
 
     fn csr(&self) -> &ChildrenCsr {
