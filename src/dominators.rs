@@ -786,6 +786,14 @@ fn class_tops(
     Some(tops)
 }
 
+/// Per-class sums `a` + `b`, element by element (the class retained sizes' partial sums).
+fn add_per_class(mut a: Vec<u64>, b: Vec<u64>) -> Vec<u64> {
+    for (x, y) in a.iter_mut().zip(b) {
+        *x += y;
+    }
+    a
+}
+
 /// `children[first[i]..first[i + 1]]` are the nodes `i` immediately dominates, in ordinal order.
 #[derive(Debug, Clone, Default)]
 struct ChildrenCsr {
@@ -942,15 +950,7 @@ impl DominatorTree {
                     out
                 },
             )
-            .reduce(
-                || vec![0u64; classes],
-                |mut a, b| {
-                    for (x, y) in a.iter_mut().zip(b) {
-                        *x += y;
-                    }
-                    a
-                },
-            )
+            .reduce(|| vec![0u64; classes], add_per_class)
     }
 
     fn csr(&self) -> &ChildrenCsr {
@@ -1047,18 +1047,11 @@ impl DominatorTree {
                 },
             )
             .map(|(out, _, _)| out)
-            .reduce_with(|mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    *x += y;
-                }
-                a
-            });
-        if let Some(p) = parts {
-            for (x, y) in out.iter_mut().zip(p) {
-                *x += y;
-            }
+            .reduce_with(add_per_class);
+        match parts {
+            Some(p) => add_per_class(out, p),
+            None => out,
         }
-        out
     }
 
     /// The proper dominator-tree ancestors of `v`, nearest first.
