@@ -234,21 +234,24 @@ pub fn parse_pair_name(b: &[u8]) -> Option<(usize, u64)> {
     let body = b[lead..].strip_prefix(b" / part of key (".as_slice())?;
     if lead == 0
         || memchr::memchr2(b'\n', b'\r', body).is_some()
-        || memchr::memmem::find_iter(body, "\u{2028}").next().is_some()
-        || memchr::memmem::find_iter(body, "\u{2029}").next().is_some()
+        || memchr::memmem::find(body, "\u{2028}".as_bytes()).is_some()
+        || memchr::memmem::find(body, "\u{2029}".as_bytes()).is_some()
     {
         return None;
     }
     // From the end: `table @<digits>)`, then the value's ` @<digits>` before `) pair in WeakMap (`.
     let rest = body.strip_suffix(b")")?;
     let t = digits_back(rest);
+    if t == 0 {
+        return None;
+    }
     let table_digits = &rest[rest.len() - t..];
     let rest = rest[..rest.len() - t].strip_suffix(PAIR_TAIL)?;
     let v = digits_back(rest);
-    let middle = rest[..rest.len() - v].strip_suffix(b" @")?;
-    if t == 0 || v == 0 {
+    if v == 0 {
         return None;
     }
+    let middle = rest[..rest.len() - v].strip_suffix(b" @")?;
     // middle = X ` @<digits>) -> value (` Y, for some X and Y.
     let arrow = b") -> value (";
     let matches = memchr::memmem::find_iter(middle, arrow).any(|q| {
