@@ -169,13 +169,20 @@ pub struct CiConfig {
 pub struct Check {
     /// The check as written (or `budget: Class.metric<=limit`).
     pub check: String,
-    /// The measured value.
-    pub value: i64,
+    /// The measured value; `null` when the metric is unavailable (it needs comparable object ids).
+    pub value: Option<i64>,
     /// What the value was measured on (a class name, `total`, or `findings`).
     pub subject: String,
     /// Whether it failed.
     pub crossed: bool,
+    /// Why the value is unavailable, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
+
+/// Why a metric that needs object ids has no value.
+const NO_IDS: &str = "unavailable: object ids were reassigned between the snapshots, so new, deleted and \
+                      surviving objects cannot be told (the check is not applied)";
 
 /// The CI section of a diff report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,15 +195,17 @@ pub struct Verdict {
     pub suppressed_findings: usize,
 }
 
-fn class_metric(r: &DiffClassRow, m: &str) -> i64 {
+/// A class metric; `None` when it needs object ids and they were not comparable.
+fn class_metric(r: &DiffClassRow, m: &str) -> Option<i64> {
+    let opt = |v: Option<u64>| v.map(|x| x as i64);
     match m {
-        "retained_delta" => r.retained_delta,
-        "size_delta" => r.size_delta,
-        "delta_count" => r.delta_count,
-        "new_count" => r.new_count as i64,
-        "surviving_count" => r.surviving_count as i64,
-        "surviving_size" => r.surviving_size as i64,
-        _ => 0,
+        "retained_delta" => Some(r.retained_delta),
+        "size_delta" => Some(r.size_delta),
+        "delta_count" => Some(r.delta_count),
+        "new_count" => opt(r.new_count),
+        "surviving_count" => opt(r.surviving_count),
+        "surviving_size" => opt(r.surviving_size),
+        _ => Some(0),
     }
 }
 
@@ -225,32 +234,36 @@ impl CiConfig {
         let mut checks = Vec::new();
         for t in &self.thresholds {
             let (value, subject) = if t.metric == "findings" {
-                (report.findings.len() as i64, "findings".to_string())
+                (Some(report.findings.len() as i64), "findings".to_string())
             } else if let Some(m) = t.metric.strip_prefix("total.") {
                 let tt = &report.totals;
+                let opt = |v: Option<u64>| v.map(|x| x as i64);
                 let v = match m {
-                    "size_delta" => tt.size_delta,
-                    "new_count" => tt.new_count as i64,
-                    "alloc_size" => tt.alloc_size as i64,
-                    "surviving_count" => tt.surviving_count as i64,
-                    _ => tt.surviving_size as i64,
+                    "size_delta" => Some(tt.size_delta),
+                    "new_count" => opt(tt.new_count),
+                    "alloc_size" => opt(tt.alloc_size),
+                    "surviving_count" => opt(tt.surviving_count),
+                    _ => opt(tt.surviving_size),
                 };
                 (v, "total".to_string())
+            } else if rows.iter().any(|r| class_metric(r, &t.metric).is_none()) {
+                (None, "every class".to_string())
             } else {
                 rows.iter()
-                    .map(|r| (class_metric(r, &t.metric), r.name.clone()))
+                    .filter_map(|r| class_metric(r, &t.metric).map(|v| (v, r.name.clone())))
                     .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)))
-                    .unwrap_or((0, "no class".into()))
+                    .map_or((Some(0), "no class".into()), |(v, n)| (Some(v), n))
             };
-            let crossed = match t.op {
+            let crossed = value.is_some_and(|value| match t.op {
                 Op::Gt => value > t.limit,
                 Op::Ge => value >= t.limit,
-            };
+            });
             checks.push(Check {
                 check: t.text.clone(),
                 value,
                 subject,
                 crossed,
+                note: value.is_none().then(|| NO_IDS.to_string()),
             });
         }
         if let Some(b) = &self.budget {
@@ -258,14 +271,22 @@ impl CiConfig {
                 let limits = b.classes.get(&r.name).unwrap_or(&b.default);
                 for (m, v) in limits {
                     let limit = limit_value(v).unwrap_or(i64::MAX);
-                    let value = class_metric(r, m);
-                    if value > limit {
-                        checks.push(Check {
+                    match class_metric(r, m) {
+                        Some(value) if value > limit => checks.push(Check {
                             check: format!("budget: {m}<={limit}"),
-                            value,
+                            value: Some(value),
                             subject: r.name.clone(),
                             crossed: true,
-                        });
+                            note: None,
+                        }),
+                        Some(_) => {}
+                        None => checks.push(Check {
+                            check: format!("budget: {m}<={limit}"),
+                            value: None,
+                            subject: r.name.clone(),
+                            crossed: false,
+                            note: Some(NO_IDS.to_string()),
+                        }),
                     }
                 }
             }

@@ -188,6 +188,13 @@ pub struct DiffArgs {
     /// Minimum growth in objects per step for a leak finding.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub min_count: u64,
+    /// Report engine and browser internals that grew (V8 internals, `blink::`/`cppgc` classes, the browser's
+    /// capped performance-timeline buffers) as findings too.
+    #[arg(long)]
+    pub include_internals: bool,
+    /// Show each finding's full retaining path from a GC root (engine hops included).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// `heapsnap completions`.

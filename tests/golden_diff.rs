@@ -26,7 +26,7 @@ fn comparison_rows_equal_devtools_on_every_leak_reproduction() {
             let ours: BTreeMap<&str, _> = report
                 .classes
                 .iter()
-                .filter(|r| r.new_count + r.deleted_count > 0)
+                .filter(|r| r.new_count.unwrap_or(0) + r.deleted_count.unwrap_or(0) > 0)
                 .map(|r| (r.key.as_str(), r))
                 .collect();
             let theirs = g["classes"].as_array().unwrap();
@@ -36,15 +36,11 @@ fn comparison_rows_equal_devtools_on_every_leak_reproduction() {
                 let key = c["key"].as_str().unwrap();
                 let r = ours.get(key).unwrap_or_else(|| panic!("{label}: missing row {key}"));
                 assert_eq!(r.name, c["name"].as_str().unwrap(), "{label} {key}");
-                assert_eq!(r.new_count, c["new_count"].as_u64().unwrap(), "{label} {key} new");
-                assert_eq!(
-                    r.deleted_count,
-                    c["deleted_count"].as_u64().unwrap(),
-                    "{label} {key} deleted"
-                );
+                assert_eq!(r.new_count, c["new_count"].as_u64(), "{label} {key} new");
+                assert_eq!(r.deleted_count, c["deleted_count"].as_u64(), "{label} {key} deleted");
                 assert_eq!(r.delta_count, c["delta_count"].as_i64().unwrap(), "{label} {key} delta");
-                assert_eq!(r.alloc_size, c["alloc_size"].as_u64().unwrap(), "{label} {key} alloc");
-                assert_eq!(r.freed_size, c["freed_size"].as_u64().unwrap(), "{label} {key} freed");
+                assert_eq!(r.alloc_size, c["alloc_size"].as_u64(), "{label} {key} alloc");
+                assert_eq!(r.freed_size, c["freed_size"].as_u64(), "{label} {key} freed");
                 assert_eq!(
                     r.size_delta,
                     c["size_delta"].as_i64().unwrap(),
@@ -58,23 +54,23 @@ fn comparison_rows_equal_devtools_on_every_leak_reproduction() {
 }
 
 #[test]
-fn snapshots_of_different_processes_fall_back_to_aggregates() {
+fn snapshots_of_different_processes_are_matched_by_paths() {
     let r = common::repo().join("fixtures");
     let files = [
         r.join("bare-node.heapsnapshot.gz"),
         r.join("browser/page.heapsnapshot.gz"),
     ];
     let report = diff::run(&files, &DiffOptions::default()).unwrap();
-    assert_eq!(report.mode, Mode::Aggregate);
-    assert!(report.note.as_deref().unwrap().contains("different processes"));
-    assert!(report.findings.is_empty());
+    assert_eq!(report.mode, Mode::Paths);
+    assert!(report.note.as_deref().unwrap().contains("separate processes"));
+    assert!(report.totals.new_count.is_none());
 }
 
 /// Two Node processes of one binary share their start-up heap: a fifth of the ids, with the same classes and
 /// names. Later objects' ids collide with unrelated objects, mostly of coarse classes that still agree
 /// (`(string)`, `(array)`): the names give it away.
 #[test]
-fn two_node_processes_of_one_binary_fall_back_to_aggregates() {
+fn two_node_processes_of_one_binary_are_matched_by_paths() {
     let r = common::repo().join("fixtures");
     for (a, b) in [
         ("service.heapsnapshot.gz", "bare-node.heapsnapshot.gz"),
@@ -82,12 +78,9 @@ fn two_node_processes_of_one_binary_fall_back_to_aggregates() {
         ("leaks/cache/1.heapsnapshot.gz", "leaks/map-keys/1.heapsnapshot.gz"),
     ] {
         let report = diff::run(&[r.join(a), r.join(b)], &DiffOptions::default()).unwrap();
-        assert_eq!(report.mode, Mode::Aggregate, "{a} {b}");
-        assert!(
-            report.note.as_deref().unwrap().contains("different processes"),
-            "{a} {b}"
-        );
-        assert!(report.findings.is_empty() && report.clusters.is_empty(), "{a} {b}");
+        assert_eq!(report.mode, Mode::Paths, "{a} {b}");
+        assert!(report.note.as_deref().unwrap().contains("reassigned"), "{a} {b}");
+        assert!(report.clusters.is_empty(), "{a} {b}");
     }
     // Snapshots of one process stay matched by id.
     let report = diff::run(

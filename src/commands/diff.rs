@@ -29,6 +29,7 @@ pub fn run(a: DiffArgs, out: &mut dyn Write) -> Result<Outcome> {
     let opts = DiffOptions {
         rules: RuleOptions {
             min_count: a.min_count,
+            include_internals: a.include_internals,
             ..RuleOptions::default()
         },
         cluster_classes: 8,
@@ -41,6 +42,7 @@ pub fn run(a: DiffArgs, out: &mut dyn Write) -> Result<Outcome> {
         diff: report,
         ci: verdict,
         limit: a.limit,
+        verbose: a.verbose,
     };
     output.write(a.format, out)?;
     Ok(if fail { Outcome::ThresholdCrossed } else { Outcome::Ok })

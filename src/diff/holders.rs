@@ -23,6 +23,8 @@ pub struct Holders {
     pub parent_edge: Vec<u32>,
     /// Parent node (valid where `parent_edge != NONE`).
     pub parent: Vec<u32>,
+    /// The reached nodes in BFS order (every parent before its children).
+    pub order: Vec<u32>,
 }
 
 /// Longest path walked.
@@ -37,6 +39,7 @@ impl Holders {
         let mut parent = vec![NONE; n];
         let mut seen = fixedbitset::FixedBitSet::with_capacity(n);
         let mut queue = VecDeque::new();
+        let mut order = Vec::new();
         seen.insert(s.root as usize);
         for e in s.edges(s.root) {
             let c = s.edge_to(e);
@@ -45,8 +48,14 @@ impl Holders {
                 queue.push_back(c);
             }
         }
-        let mut bfs = |queue: &mut VecDeque<u32>, seen: &mut fixedbitset::FixedBitSet| {
+        // Handle scopes hold what the code running at snapshot time has in hand: a path through one would
+        // differ from snapshot to snapshot, so they are entered last.
+        let transient = |c: u32| s.kind(c) == NodeKind::Synthetic && s.name_bytes(c) == b"(Handle scope)";
+        let mut deferred: Vec<(u32, u32, u32)> = Vec::new();
+        let mut phase = 0;
+        loop {
             while let Some(u) = queue.pop_front() {
+                order.push(u);
                 for e in s.edges(u) {
                     if !an.essential.contains(e) {
                         continue;
@@ -55,17 +64,34 @@ impl Holders {
                     if seen.contains(c as usize) {
                         continue;
                     }
+                    if transient(c) {
+                        deferred.push((c, e as u32, u));
+                        continue;
+                    }
                     seen.insert(c as usize);
                     parent_edge[c as usize] = e as u32;
                     parent[c as usize] = u;
                     queue.push_back(c);
                 }
             }
-        };
-        bfs(&mut queue, &mut seen);
-        queue.push_back(s.root);
-        bfs(&mut queue, &mut seen);
-        Holders { parent_edge, parent }
+            if phase == 0 {
+                // Then what only the root's system part reaches.
+                queue.push_back(s.root);
+                phase = 1;
+                continue;
+            }
+            let Some((c, e, u)) = deferred.pop() else { break };
+            if !seen.put(c as usize) {
+                parent_edge[c as usize] = e;
+                parent[c as usize] = u;
+                queue.push_back(c);
+            }
+        }
+        Holders {
+            parent_edge,
+            parent,
+            order,
+        }
     }
 
     /// The nodes from the BFS root down to `v` (inclusive), at most `MAX_STEPS` + 1 of them.
@@ -144,6 +170,11 @@ impl Holders {
             let label = match kind {
                 EdgeKind::Element | EdgeKind::Hidden => "[*]".to_string(),
                 _ if numeric => "[*]".to_string(),
+                // V8's numbered root lists (`274 / IdentityMapBase`) change numbers from snapshot to snapshot.
+                _ if name.first().is_some_and(u8::is_ascii_digit) && memchr::memmem::find(name, b" / ").is_some() => {
+                    let t = s.edge_name_text(e);
+                    format!("[*]{}", t.trim_start_matches(|c: char| c.is_ascii_digit()))
+                }
                 _ => s.edge_name_text(e),
             };
             if k == last {

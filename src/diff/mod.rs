@@ -29,10 +29,12 @@ use holders::Holders;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
-    /// By node id (snapshots of one process).
+    /// By node id (snapshots of one process whose ids V8 kept).
     Ids,
-    /// By class aggregates only (snapshots of different processes: no common ids).
-    Aggregate,
+    /// By retaining paths and class aggregates: the ids were reassigned (separate processes, or an
+    /// inspector session that enabled the heap profiler detached between the snapshots, which clears V8's id
+    /// map), so new, deleted and surviving objects cannot be told.
+    Paths,
 }
 
 /// One row of the comparison.
@@ -42,26 +44,27 @@ pub struct DiffClassRow {
     pub key: String,
     /// Class name.
     pub name: String,
-    /// New objects (S1 vs S0).
-    pub new_count: u64,
-    /// Deleted objects.
-    pub deleted_count: u64,
-    /// new − deleted.
+    /// New objects (S1 vs S0); `null` without comparable ids.
+    pub new_count: Option<u64>,
+    /// Deleted objects; `null` without comparable ids.
+    pub deleted_count: Option<u64>,
+    /// new − deleted (without comparable ids: the count in S1 − in S0).
     pub delta_count: i64,
-    /// Σ self of new objects.
-    pub alloc_size: u64,
-    /// Σ self of deleted objects.
-    pub freed_size: u64,
-    /// alloc − freed.
+    /// Σ self of new objects; `null` without comparable ids.
+    pub alloc_size: Option<u64>,
+    /// Σ self of deleted objects; `null` without comparable ids.
+    pub freed_size: Option<u64>,
+    /// alloc − freed (without comparable ids: Σ self in S1 − in S0).
     pub size_delta: i64,
     /// Class retained size in the last snapshot − in the first.
     pub retained_delta: i64,
     /// Object count of the class in each snapshot.
     pub counts: Vec<u64>,
-    /// Objects new in S1 still alive in the last snapshot (the same as `new_count` for two snapshots).
-    pub surviving_count: u64,
-    /// Their Σ self size in the last snapshot.
-    pub surviving_size: u64,
+    /// Objects new in S1 still alive in the last snapshot (the same as `new_count` for two snapshots);
+    /// `null` without comparable ids.
+    pub surviving_count: Option<u64>,
+    /// Their Σ self size in the last snapshot; `null` without comparable ids.
+    pub surviving_size: Option<u64>,
     /// The count grew at every step of the series.
     pub monotonic: bool,
 }
@@ -92,18 +95,18 @@ pub struct DiffTotals {
     pub after_size: u64,
     /// after − before.
     pub size_delta: i64,
-    /// Σ new over rows.
-    pub new_count: u64,
+    /// Σ new over rows (`null` without comparable ids, as the next five).
+    pub new_count: Option<u64>,
     /// Σ deleted over rows.
-    pub deleted_count: u64,
+    pub deleted_count: Option<u64>,
     /// Σ alloc over rows.
-    pub alloc_size: u64,
+    pub alloc_size: Option<u64>,
     /// Σ freed over rows.
-    pub freed_size: u64,
+    pub freed_size: Option<u64>,
     /// Surviving new objects (all classes).
-    pub surviving_count: u64,
+    pub surviving_count: Option<u64>,
     /// Their Σ self size.
-    pub surviving_size: u64,
+    pub surviving_size: Option<u64>,
     /// Sized objects whose id is in both S0 and S1.
     pub common_objects: u64,
 }
@@ -126,8 +129,12 @@ pub struct DiffReport {
     pub classes: Vec<DiffClassRow>,
     /// What holds the growth, for the growing classes.
     pub clusters: Vec<Cluster>,
-    /// Leak findings, most serious first.
+    /// Leak findings, one per root cause, largest fix first.
     pub findings: Vec<Finding>,
+    /// Engine and browser internals that grew (V8 internals, `blink::`/`cppgc` classes, capped browser
+    /// buffers): not findings unless `--include-internals`.
+    #[serde(default)]
+    pub internals: Vec<Finding>,
 }
 
 /// Options of a diff.
@@ -164,11 +171,11 @@ pub fn run(paths: &[PathBuf], opts: &DiffOptions) -> Result<DiffReport> {
 pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions) -> DiffReport {
     let k = snaps.len() - 1;
     let fin = &snaps[k];
-    // The BFS holders of the last snapshot (sequential) beside the comparison.
+    // The BFS holders of every snapshot (each sequential, side by side) beside the comparison.
     let (holders, (classes, global, sorted, cmp, survivors, mode, rows)) = rayon::join(
         || {
             let t = Phase::start("holders");
-            let h = Holders::new(fin);
+            let h: Vec<Holders> = snaps.par_iter().map(Holders::new).collect();
             t.done();
             h
         },
@@ -179,51 +186,50 @@ pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions)
         classes: &classes,
         global: &global,
         sorted: &sorted,
-        comparison: &cmp,
-        survivors: &survivors,
         holders: &holders,
         rows: &rows,
+        mode,
         options: &opts.rules,
-        containers: Default::default(),
     };
-    // Clusters beside the rules.
-    let (clusters, findings) = if mode == Mode::Ids {
-        rayon::join(
-            || {
-                let t = Phase::start("clusters");
-                let c = clusters(fin, &holders, &survivors, &global[k], &classes, opts);
-                t.done();
-                c
-            },
-            || {
-                let t = Phase::start("rules");
-                let f = rules::evaluate(&ctx);
-                t.done();
-                f
-            },
-        )
-    } else {
-        (vec![], vec![])
-    };
+    // Clusters (ids mode: they group the surviving new objects) beside the findings.
+    let (clusters, verdict) = rayon::join(
+        || {
+            if mode != Mode::Ids {
+                return vec![];
+            }
+            let t = Phase::start("clusters");
+            let c = clusters(fin, &holders[k], &survivors, &global[k], &classes, opts);
+            t.done();
+            c
+        },
+        || {
+            let t = Phase::start("findings");
+            let f = rules::evaluate(&ctx);
+            t.done();
+            f
+        },
+    );
 
+    let ids = mode == Mode::Ids;
     let totals = DiffTotals {
         before_size: snaps[0].total_size(),
         after_size: fin.total_size(),
         size_delta: fin.total_size() as i64 - snaps[0].total_size() as i64,
-        new_count: rows.iter().map(|r| r.new_count).sum(),
-        deleted_count: rows.iter().map(|r| r.deleted_count).sum(),
-        alloc_size: rows.iter().map(|r| r.alloc_size).sum(),
-        freed_size: rows.iter().map(|r| r.freed_size).sum(),
-        surviving_count: survivors.len() as u64,
-        surviving_size: survivors.iter().map(|&o| fin.snap.node_self[o as usize] as u64).sum(),
+        new_count: ids.then(|| rows.iter().filter_map(|r| r.new_count).sum()),
+        deleted_count: ids.then(|| rows.iter().filter_map(|r| r.deleted_count).sum()),
+        alloc_size: ids.then(|| rows.iter().filter_map(|r| r.alloc_size).sum()),
+        freed_size: ids.then(|| rows.iter().filter_map(|r| r.freed_size).sum()),
+        surviving_count: ids.then_some(survivors.len() as u64),
+        surviving_size: ids.then(|| survivors.iter().map(|&o| fin.snap.node_self[o as usize] as u64).sum()),
         common_objects: cmp.common,
     };
     let note = match mode {
         Mode::Ids => None,
-        Mode::Aggregate => Some(format!(
-            "the snapshots come from different processes (of {} shared ids, {} keep their class and {} of {} sampled \
-             their name): object ids are not comparable, so classes are compared by aggregate counts and sizes (no \
-             new/deleted objects, clusters or findings)",
+        Mode::Paths => Some(format!(
+            "object ids were reassigned between the snapshots (of {} shared ids, {} keep their class and {} of {} \
+             sampled their name): they come from separate processes, or an inspector or DevTools session that \
+             enabled the heap profiler detached between them, which clears V8's id map. Holders are matched by \
+             their retaining paths and classes by their counts; new, deleted and surviving objects are unavailable",
             cmp.common, cmp.common_same_class, cmp.sampled_names.1, cmp.sampled_names.0
         )),
     };
@@ -235,7 +241,8 @@ pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions)
         totals,
         classes: rows,
         clusters,
-        findings,
+        findings: verdict.findings,
+        internals: verdict.internals,
     }
 }
 
@@ -295,7 +302,7 @@ fn compare_series(snaps: &[Analysis]) -> Compared {
     let same_process = cmp.common * 20 >= cmp.sizes.0.min(cmp.sizes.1).max(1)
         && cmp.common_same_class * 2 >= cmp.common
         && same_name * 10 >= sampled * 8;
-    let mode = if same_process { Mode::Ids } else { Mode::Aggregate };
+    let mode = if same_process { Mode::Ids } else { Mode::Paths };
 
     t2.done();
     let t2 = Phase::start("  class rows");
@@ -332,7 +339,7 @@ fn compare_series(snaps: &[Analysis]) -> Compared {
             let (new_count, deleted_count, alloc_size, freed_size) = match mode {
                 Mode::Ids => (d.new_count, d.deleted_count, d.alloc_size, d.freed_size),
                 // Without common ids, growth is the difference of aggregates.
-                Mode::Aggregate => {
+                Mode::Paths => {
                     let (c0, c1) = (counts[g][0], counts[g][1]);
                     let (s0, s1) = (selfs[g][0], selfs[g][1]);
                     (
@@ -348,20 +355,21 @@ fn compare_series(snaps: &[Analysis]) -> Compared {
                 return None;
             }
             let c = &counts[g];
+            let ids = mode == Mode::Ids;
             Some(DiffClassRow {
                 key,
                 name,
-                new_count,
-                deleted_count,
+                new_count: ids.then_some(new_count),
+                deleted_count: ids.then_some(deleted_count),
                 delta_count: new_count as i64 - deleted_count as i64,
-                alloc_size,
-                freed_size,
+                alloc_size: ids.then_some(alloc_size),
+                freed_size: ids.then_some(freed_size),
                 size_delta: alloc_size as i64 - freed_size as i64,
                 retained_delta,
                 monotonic: c.windows(2).all(|w| w[1] > w[0]),
                 counts: c.clone(),
-                surviving_count: if mode == Mode::Ids { surv_count[g] } else { 0 },
-                surviving_size: if mode == Mode::Ids { surv_size[g] } else { 0 },
+                surviving_count: ids.then_some(surv_count[g]),
+                surviving_size: ids.then_some(surv_size[g]),
             })
         })
         .collect();
@@ -370,11 +378,15 @@ fn compare_series(snaps: &[Analysis]) -> Compared {
     (classes, global, sorted, cmp, survivors, mode, rows)
 }
 
-/// Deterministic ranking of class rows: retained delta, size delta, count delta (all descending), key.
+/// Deterministic ranking of class rows: classes whose objects grew (count or shallow size) before those that
+/// grew only by retained size (containers holding the growth), then retained delta, size delta, count delta
+/// (all descending), key.
 pub fn rank_rows(rows: &mut [DiffClassRow]) {
+    let grew = |r: &DiffClassRow| r.delta_count > 0 || r.size_delta > 0;
     rows.sort_by(|a, b| {
-        b.retained_delta
-            .cmp(&a.retained_delta)
+        grew(b)
+            .cmp(&grew(a))
+            .then(b.retained_delta.cmp(&a.retained_delta))
             .then(b.size_delta.cmp(&a.size_delta))
             .then(b.delta_count.cmp(&a.delta_count))
             .then_with(|| a.key.cmp(&b.key))

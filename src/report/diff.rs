@@ -6,6 +6,7 @@ use super::style::{self, paint, paint_if, Style};
 use super::{ellipsize, human_delta, human_size, md_cell, md_table, table, table_styled, Render};
 use crate::ci::Verdict;
 use crate::diff::DiffReport;
+use crate::rules::Finding;
 
 /// What `heapsnap diff` prints: the diff and, when CI options were given, the verdict.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,6 +19,18 @@ pub struct DiffOutput {
     /// Rows shown in text formats (JSON always has every row).
     #[serde(skip)]
     pub limit: usize,
+    /// Show each finding's full retaining path too.
+    #[serde(skip)]
+    pub verbose: bool,
+}
+
+/// `1`, `4`, `~2.3` objects per entry.
+fn per_entry(x: f64) -> String {
+    if (x - x.round()).abs() < 0.05 {
+        format!("{}", x.round() as u64)
+    } else {
+        format!("~{x:.1}")
+    }
 }
 
 impl DiffOutput {
@@ -46,18 +59,20 @@ impl DiffOutput {
             .iter()
             .take(self.limit)
             .map(|r| {
+                let count = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
+                let size = |v: Option<u64>| v.map_or("-".to_string(), human_size);
                 let mut v = vec![
                     ellipsize(&r.name, 60),
-                    r.new_count.to_string(),
-                    r.deleted_count.to_string(),
+                    count(r.new_count),
+                    count(r.deleted_count),
                     format!("{:+}", r.delta_count),
-                    human_size(r.alloc_size),
-                    human_size(r.freed_size),
+                    size(r.alloc_size),
+                    size(r.freed_size),
                     human_delta(r.size_delta),
                     human_delta(r.retained_delta),
                 ];
                 if self.series() {
-                    v.push(r.surviving_count.to_string());
+                    v.push(count(r.surviving_count));
                     v.push(r.counts.iter().map(u64::to_string).collect::<Vec<_>>().join(" → "));
                 }
                 v
@@ -84,17 +99,72 @@ impl DiffOutput {
 
     fn headline(&self) -> String {
         let t = &self.diff.totals;
+        let objects = match (t.new_count, t.deleted_count, t.surviving_count, t.surviving_size) {
+            (Some(n), Some(d), Some(c), Some(z)) => {
+                format!(
+                    ", {n} new / {d} deleted objects, {c} new objects still alive ({})",
+                    human_size(z)
+                )
+            }
+            _ => ", ids reassigned: holders matched by retaining path".to_string(),
+        };
         format!(
-            "{}\n{} → {} ({}), {} new / {} deleted objects, {} new objects still alive ({})",
+            "{}\n{} → {} ({}){objects}",
             self.diff.files.join(" → "),
             human_size(t.before_size),
             human_size(t.after_size),
             human_delta(t.size_delta),
-            t.new_count,
-            t.deleted_count,
-            t.surviving_count,
-            human_size(t.surviving_size),
         )
+    }
+
+    /// The text block of one finding: a title line, then what accumulates and why, indented.
+    fn finding_lines(&self, i: usize, f: &Finding, paint_on: bool) -> String {
+        let steps = (f.counts.len().max(2) - 1) as i64;
+        let mut out = format!(
+            "{:>3}. {} {}\n       a fix frees {} ({}/step), {:+} objects\n",
+            i + 1,
+            paint_if(paint_on, &format!("[{}]", f.rule), Style::Bad),
+            paint_if(paint_on, &f.title, Style::Strong),
+            human_delta(f.retained_delta),
+            human_delta(f.retained_delta / steps),
+            f.count_delta,
+        );
+        let scope = if f.holder_scope.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", f.holder_scope)
+        };
+        out.push_str(&format!("       holder: {}{scope}\n", f.holder_name));
+        if !f.other_holders.is_empty() {
+            out.push_str(&format!("       also held by: {}\n", f.other_holders.join(", ")));
+        }
+        out.push_str(&format!("       path: {}\n", f.path));
+        if self.verbose {
+            out.push_str(&format!("       full path: {}\n", f.holder));
+        }
+        let acc: Vec<String> = f
+            .accumulates
+            .iter()
+            .take(4)
+            .map(|a| {
+                let c: Vec<String> = a.counts.iter().map(u64::to_string).collect();
+                format!("{} ({})", a.class, c.join(" → "))
+            })
+            .collect();
+        out.push_str(&format!("       accumulates: {}\n", acc.join(", ")));
+        if !f.each_holds.is_empty() {
+            let h: Vec<String> = f
+                .each_holds
+                .iter()
+                .take(6)
+                .map(|h| format!("{} {}", per_entry(h.per_entry), h.class))
+                .collect();
+            out.push_str(&format!("       each holds: {}\n", h.join(", ")));
+        }
+        if !f.captured.is_empty() {
+            out.push_str(&format!("       captured variables: {}\n", f.captured.join(", ")));
+        }
+        out
     }
 
     /// The CI lines; `paint` colours the FAIL / ok marks and the verdict (terminal tables only).
@@ -110,7 +180,11 @@ impl DiffOutput {
                     // Padded to FAIL's width outside the colour.
                     format!("{}  ", paint_if(paint, "ok", Style::Good))
                 };
-                format!("{mark} {}: {} ({})", c.check, c.value, c.subject)
+                match (c.value, &c.note) {
+                    (Some(v), _) => format!("{mark} {}: {v} ({})", c.check, c.subject),
+                    (None, Some(n)) => format!("{mark} {}: {n}", c.check),
+                    (None, None) => format!("{mark} {}: unavailable", c.check),
+                }
             })
             .collect();
         if self.ci.suppressed_findings > 0 {
@@ -148,18 +222,22 @@ impl Render for DiffOutput {
         }
         out.push_str(&format!("\n{}\n", heading("Findings")));
         if self.diff.findings.is_empty() {
-            out.push_str("  none: no leak pattern found\n");
+            out.push_str("  none: nothing accumulated at every step\n");
         }
         for (i, f) in self.diff.findings.iter().enumerate() {
+            out.push_str(&self.finding_lines(i, f, style::enabled()));
+        }
+        if !self.diff.internals.is_empty() {
+            let names: Vec<String> = self
+                .diff
+                .internals
+                .iter()
+                .take(6)
+                .map(|f| format!("{} ({:+})", f.class, f.count_delta))
+                .collect();
             out.push_str(&format!(
-                "{:>3}. {} {}  {:+} objects, {} retained\n       held by {}\n       {}\n",
-                i + 1,
-                paint(&format!("[{}]", f.rule), Style::Bad),
-                paint(&f.class, Style::Strong),
-                f.count_delta,
-                human_delta(f.retained_delta),
-                f.holder,
-                f.reason
+                "  engine/browser internals that grew (not findings; --include-internals lists them): {}\n",
+                names.join(", ")
             ));
         }
         let (h, n, rows) = self.class_rows();
@@ -195,26 +273,28 @@ impl Render for DiffOutput {
         }
         out.push_str("#### Findings\n\n");
         if self.diff.findings.is_empty() {
-            out.push_str("No leak pattern found.\n\n");
+            out.push_str("None: nothing accumulated at every step.\n\n");
         } else {
             let rows: Vec<Vec<String>> = self
                 .diff
                 .findings
                 .iter()
-                .map(|f| {
+                .enumerate()
+                .map(|(i, f)| {
                     vec![
+                        (i + 1).to_string(),
                         f.rule.clone(),
-                        f.class.clone(),
-                        format!("{:+}", f.count_delta),
+                        f.title.clone(),
                         human_delta(f.retained_delta),
-                        format!("`{}`", f.holder),
+                        format!("{:+}", f.count_delta),
+                        format!("`{}`", f.path),
                         f.reason.clone(),
                     ]
                 })
                 .collect();
             out.push_str(&md_table(
-                &["Rule", "Class", "Objects", "Retained", "Held by", "Why"],
-                &[false, false, true, true, false, false],
+                &["#", "Rule", "What and where", "A fix frees", "Objects", "Path", "Why"],
+                &[true, false, false, true, true, false, false],
                 &rows,
             ));
             out.push('\n');

@@ -18,11 +18,8 @@
 //! (O(slots)); everything after that is linear in the slots of the candidates.
 
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::DiffContext;
 use crate::analysis::Analysis;
-use crate::diff::holders::node_label;
 use crate::dominators::NONE;
 use crate::header::{EdgeKind, NodeKind};
 use crate::snapshot::Snapshot;
@@ -86,20 +83,6 @@ pub fn is_value(s: &Snapshot, t: u32) -> bool {
             | NodeKind::Synthetic
             | NodeKind::ObjectShape
             | NodeKind::Other
-    )
-}
-
-/// Whether a node is a string, number or other primitive (a class of last resort).
-#[inline]
-fn is_primitive(s: &Snapshot, t: u32) -> bool {
-    matches!(
-        s.kind(t),
-        NodeKind::String
-            | NodeKind::ConsString
-            | NodeKind::SlicedString
-            | NodeKind::Number
-            | NodeKind::Symbol
-            | NodeKind::BigInt
     )
 }
 
@@ -258,28 +241,25 @@ pub fn entry_count(slots: &[Slot]) -> u64 {
     (elements + keys.max(values)) as u64
 }
 
-/// Containers of the wanted shapes in the last snapshot holding at least `(snapshots − 1) × min_count`
-/// values (the least a container that grew by `min_count` at every step holds). The first call finds those of
-/// every shape in one parallel pass (O(V + E)); the container rules share it.
-pub fn candidates(ctx: &DiffContext, want: &[Shape]) -> Vec<(u32, Shape)> {
-    ctx.containers
-        .get_or_init(|| find_candidates(ctx, &[Shape::Array, Shape::Map, Shape::Set, Shape::Dict]))
-        .iter()
-        .filter(|c| want.contains(&c.1))
-        .copied()
-        .collect()
-}
-
-fn find_candidates(ctx: &DiffContext, want: &[Shape]) -> Vec<(u32, Shape)> {
-    let an = ctx.last();
+/// Every container of `an` holding at least `min` values: one parallel pass over the nodes and their edges
+/// (O(V + E)), in ordinal order.
+pub fn find(an: &Analysis, min: u64) -> Vec<(u32, Shape)> {
     let s = &an.snap;
     let names = Names::new(s);
-    let threshold = ((ctx.snaps.len() - 1) as u64 * ctx.options.min_count).max(1);
-    let collections = want.iter().any(|w| matches!(w, Shape::Map | Shape::Set));
-    let objects = want.iter().any(|w| matches!(w, Shape::Array | Shape::Dict));
     let mut out: Vec<(u32, Shape)> = (0..s.node_count() as u32)
         .into_par_iter()
         .filter_map(|o| {
+            if s.kind(o) == NodeKind::Native {
+                // A browser's native vector (a listener list's backing store): its element edges.
+                let elements = s
+                    .edges(o)
+                    .filter(|&e| s.edge_kind(e) == EdgeKind::Element && s.kind(s.edge_to(e)) == NodeKind::Native)
+                    .count() as u64;
+                let n = s.name_bytes(o);
+                let backing =
+                    n.starts_with(b"blink::HeapVectorBacking") || n.starts_with(b"Detached blink::HeapVectorBacking");
+                return (backing && elements >= min).then_some((o, Shape::Array));
+            }
             if s.kind(o) != NodeKind::Object {
                 return None;
             }
@@ -295,276 +275,29 @@ fn find_candidates(ctx: &DiffContext, want: &[Shape]) -> Vec<(u32, Shape)> {
                     _ => {}
                 }
             }
-            let shape = if table != NONE {
-                if !collections {
-                    return None;
-                }
+            if table != NONE {
                 let held = s
                     .edges(table)
                     .filter(|&e| s.edge_kind(e) == EdgeKind::Internal && is_value(s, s.edge_to(e)))
                     .count() as u64;
-                if held < threshold {
+                if held < min {
                     return None;
                 }
-                shape_of(s, o, true)?
+                Some((o, shape_of(s, o, true)?))
             } else {
-                if !objects || elements + props < threshold {
+                if elements + props < min {
                     return None;
                 }
                 let shape = shape_of(s, o, false)?;
-                if shape == Shape::Array && elements < threshold {
+                if shape == Shape::Array && elements < min {
                     return None;
                 }
-                shape
-            };
-            want.contains(&shape).then_some((o, shape))
+                Some((o, shape))
+            }
         })
         .collect();
     out.sort_unstable_by_key(|c| c.0);
     out
-}
-
-/// A container followed through the series.
-#[derive(Debug, Clone)]
-pub struct Series {
-    /// Its shape.
-    pub shape: Shape,
-    /// Its ordinal in every snapshot.
-    pub ords: Vec<u32>,
-    /// Its slots in every snapshot.
-    pub slots: Vec<Vec<Slot>>,
-    /// Its entry count in every snapshot.
-    pub counts: Vec<u64>,
-}
-
-impl Series {
-    /// Follow container `o` of the last snapshot back through the series: `Some` when the same object (by
-    /// id) is in every snapshot with the same shape and its entry count grew by at least `min_count` at every
-    /// step. Reads the last snapshot's slots first and stops at the first step that did not grow.
-    pub fn follow(ctx: &DiffContext, o: u32, shape: Shape) -> Option<Series> {
-        let k = ctx.snaps.len() - 1;
-        let id = ctx.last().snap.node_id[o as usize];
-        let mut ords = vec![NONE; k + 1];
-        let mut all = vec![Vec::new(); k + 1];
-        let mut counts = vec![0u64; k + 1];
-        ords[k] = o;
-        all[k] = slots(&ctx.last().snap, o, shape);
-        counts[k] = entry_count(&all[k]);
-        for i in (0..k).rev() {
-            let s = &ctx.snaps[i].snap;
-            let oi = ctx.find(i, id)?;
-            if shape_of(s, oi, table_of(s, oi).is_some()) != Some(shape) {
-                return None;
-            }
-            all[i] = slots(s, oi, shape);
-            counts[i] = entry_count(&all[i]);
-            if counts[i + 1] < counts[i] + ctx.options.min_count {
-                return None;
-            }
-            ords[i] = oi;
-        }
-        Some(Series {
-            shape,
-            ords,
-            slots: all,
-            counts,
-        })
-    }
-
-    /// Index of the last snapshot.
-    pub fn last(&self) -> usize {
-        self.ords.len() - 1
-    }
-
-    /// The slots of the last snapshot whose target (by id) the container did not hold in the first one:
-    /// what accumulated over the series.
-    pub fn accumulated(&self, ctx: &DiffContext) -> Vec<Slot> {
-        let first = &ctx.snaps[0].snap;
-        let before: FxHashSet<u32> = self.slots[0].iter().map(|x| first.node_id[x.target as usize]).collect();
-        let s = &ctx.last().snap;
-        self.slots[self.last()]
-            .iter()
-            .filter(|x| !before.contains(&s.node_id[x.target as usize]))
-            .copied()
-            .collect()
-    }
-
-    /// Per step, the objects (not primitives: strings are flattened and re-created by the GC) the container
-    /// held before the step and no longer held after it, and whether its oldest object (lowest slot) was
-    /// one of them.
-    pub fn lost(&self, ctx: &DiffContext) -> Vec<(u64, bool)> {
-        (0..self.last())
-            .map(|i| {
-                let (a, b) = (&ctx.snaps[i].snap, &ctx.snaps[i + 1].snap);
-                let after: FxHashSet<u32> = self.slots[i + 1].iter().map(|x| b.node_id[x.target as usize]).collect();
-                let mut lost = 0u64;
-                let mut oldest_lost = false;
-                let mut first = true;
-                for x in self.slots[i].iter().filter(|x| !is_primitive(a, x.target)) {
-                    let gone = !after.contains(&a.node_id[x.target as usize]);
-                    if first {
-                        oldest_lost = gone;
-                        first = false;
-                    }
-                    lost += u64::from(gone);
-                }
-                (lost, oldest_lost)
-            })
-            .collect()
-    }
-
-    /// Growth of the container's retained size, first snapshot to last.
-    pub fn retained_delta(&self, ctx: &DiffContext) -> i64 {
-        let k = self.last();
-        ctx.snaps[k].dom.retained.get(self.ords[k] as usize) as i64
-            - ctx.snaps[0].dom.retained.get(self.ords[0] as usize) as i64
-    }
-
-    /// Growth of the shallow size of the container, its backing stores and the distinct values it holds.
-    pub fn size_delta(&self, ctx: &DiffContext) -> i64 {
-        let shallow = |i: usize| -> u64 {
-            let s = &ctx.snaps[i].snap;
-            let o = self.ords[i];
-            let own: u64 = s.node_self[o as usize] as u64
-                + s.edges(o)
-                    .filter(|&e| s.edge_kind(e) == EdgeKind::Internal && s.kind(s.edge_to(e)) == NodeKind::Array)
-                    .map(|e| s.node_self[s.edge_to(e) as usize] as u64)
-                    .sum::<u64>();
-            let mut seen = FxHashSet::default();
-            own + self.slots[i]
-                .iter()
-                .filter(|x| seen.insert(x.target))
-                .map(|x| s.node_self[x.target as usize] as u64)
-                .sum::<u64>()
-        };
-        shallow(self.last()) as i64 - shallow(0) as i64
-    }
-
-    /// The counts as `a -> b -> c`.
-    pub fn counts_text(&self) -> String {
-        self.counts.iter().map(u64::to_string).collect::<Vec<_>>().join(" -> ")
-    }
-}
-
-/// One class among accumulated values.
-#[derive(Debug, Clone)]
-pub struct ClassCount {
-    /// Global class index.
-    pub class: u32,
-    /// Class name.
-    pub name: String,
-    /// Values of the class.
-    pub count: u64,
-    /// One of them (ordinal in the last snapshot).
-    pub example: u32,
-    /// Whether they are closures.
-    pub closures: bool,
-    /// Whether they are strings, numbers or other primitives.
-    pub primitive: bool,
-}
-
-/// Classes of the slots of the last snapshot with one of `roles`, most first (then by name).
-pub fn histogram(ctx: &DiffContext, slots: &[Slot], roles: &[Role]) -> Vec<ClassCount> {
-    let k = ctx.snaps.len() - 1;
-    let s = &ctx.last().snap;
-    let mut by: FxHashMap<u32, (u64, u32)> = FxHashMap::default();
-    for x in slots.iter().filter(|x| roles.contains(&x.role)) {
-        let c = by.entry(ctx.class_of(k, x.target)).or_insert((0, x.target));
-        c.0 += 1;
-    }
-    let mut out: Vec<ClassCount> = by
-        .into_iter()
-        .map(|(g, (count, example))| ClassCount {
-            class: g,
-            name: ctx.classes.classes[g as usize].1.clone(),
-            count,
-            example,
-            closures: s.kind(example) == NodeKind::Closure,
-            primitive: is_primitive(s, example),
-        })
-        .collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.name.cmp(&b.name)));
-    out
-}
-
-/// The class that names what accumulated: the most common real constructor; plain `Object`s, arrays and the
-/// like when there is none; strings and numbers only when nothing else accumulated. V8 internals never.
-pub fn dominant(hist: &[ClassCount]) -> Option<&ClassCount> {
-    let rank = |c: &ClassCount| {
-        if c.primitive {
-            2
-        } else if DiffContext::is_internal(&c.name) {
-            1
-        } else {
-            0
-        }
-    };
-    hist.iter()
-        .filter(|c| !c.name.starts_with("system /") && (c.primitive || !c.name.starts_with('(')))
-        .min_by(|a, b| {
-            rank(a)
-                .cmp(&rank(b))
-                .then(b.count.cmp(&a.count))
-                .then_with(|| a.name.cmp(&b.name))
-        })
-}
-
-/// Whether `count` accumulated objects of global class `g` in one container are at least half of the class's
-/// growth over the series: the container holds the leak, not one of many holders of it (growth spread
-/// over many containers is the `class-growth` rule's).
-pub fn holds_most_of(ctx: &DiffContext, g: u32, count: u64) -> bool {
-    let k = ctx.snaps.len() - 1;
-    let growth = ctx
-        .rows
-        .iter()
-        .find(|r| ctx.classes.get(&r.key) == Some(g))
-        .map_or(0, |r| r.counts[k] as i64 - r.counts[0] as i64);
-    2 * count as i64 >= growth
-}
-
-/// Names of the non-internal classes of a histogram (for `held_classes`).
-pub fn held_classes(hist: &[ClassCount]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in hist {
-        if !c.name.starts_with('(') && !c.name.contains("system /") && !out.contains(&c.name) {
-            out.push(c.name.clone());
-        }
-    }
-    out
-}
-
-/// The container's holder: its folded retaining path ending with its own class, `… > requestLog (Array)`
-/// (the form the generic rule's holders extend, so its findings inside the container are explained).
-pub fn holder(ctx: &DiffContext, o: u32) -> String {
-    ctx.holders.path_to(ctx.last(), o)
-}
-
-/// A short name for a container: the property or variable that holds it (`requestLog`), prefixed by the
-/// holding object's class when that is a user object (`JobQueue.pending`), else its class.
-pub fn name(ctx: &DiffContext, o: u32) -> String {
-    let an: &Analysis = ctx.last();
-    let s = &an.snap;
-    let e = ctx.holders.parent_edge[o as usize];
-    if e == NONE {
-        return node_label(an, o);
-    }
-    let e = e as usize;
-    let p = ctx.holders.parent[o as usize];
-    let parent = node_label(an, p);
-    let user_parent = s.kind(p) == NodeKind::Object && !parent.starts_with("system /") && !parent.starts_with('(');
-    match s.edge_kind(e) {
-        EdgeKind::Element | EdgeKind::Hidden => format!("{parent}[{}]", s.edge_name[e]),
-        _ => {
-            let n = s.edge_name_text(e);
-            if numeric_name(n.as_bytes()).is_some() {
-                format!("{parent}[{n}]")
-            } else if user_parent && s.edge_kind(e) == EdgeKind::Property {
-                format!("{parent}.{n}")
-            } else {
-                n
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -607,45 +340,11 @@ mod tests {
 
 #[cfg(test)]
 pub(crate) mod testing {
-    //! Test helpers: the leak fixtures' diffs (computed once per test binary) and a tiny snapshot writer.
-
-    use std::collections::HashMap;
-    use std::path::PathBuf;
-    use std::sync::{Arc, Mutex, OnceLock};
+    //! Test helpers: a tiny snapshot writer and a diff of a series of them.
 
     use crate::analysis::Analysis;
     use crate::diff::{self, DiffOptions, DiffReport};
-    use crate::rules::Finding;
     use crate::snapshot::Snapshot;
-
-    type Cache = Mutex<HashMap<String, Arc<OnceLock<DiffReport>>>>;
-
-    /// `heapsnap diff 1 2 3` of `fixtures/leaks/<scenario>`, computed once.
-    pub fn leak_report(scenario: &str) -> Arc<OnceLock<DiffReport>> {
-        static CACHE: OnceLock<Cache> = OnceLock::new();
-        let cell = CACHE
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap()
-            .entry(scenario.to_string())
-            .or_default()
-            .clone();
-        cell.get_or_init(|| {
-            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/leaks")
-                .join(scenario);
-            let files: Vec<PathBuf> = (1..=3).map(|i| dir.join(format!("{i}.heapsnapshot.gz"))).collect();
-            diff::run(&files, &DiffOptions::default()).unwrap()
-        });
-        cell
-    }
-
-    /// The findings of `rule` on a leak fixture.
-    pub fn findings(scenario: &str, rule: &str) -> Vec<Finding> {
-        let r = leak_report(scenario);
-        let report = r.get().unwrap();
-        report.findings.iter().filter(|f| f.rule == rule).cloned().collect()
-    }
 
     /// A tiny snapshot: nodes `(type, name, id, self_size)` and edges `(from, type, name, to)` by node index
     /// (0 is the root); edge names of `element`/`hidden` edges are numbers.
