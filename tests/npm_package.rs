@@ -278,12 +278,19 @@ fn npm_packages_install_offline_and_run_the_binary_under_node_modules() {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
+    // Standard input stays open until the end (`Child::wait` would close it, and heapsnap, seeing the end of its
+    // input, could exit on its own before the signal reaches it).
+    let stdin = child.stdin.take();
     // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped yet.
     assert_eq!(unsafe { libc::kill(launcher_pid as i32, libc::SIGTERM) }, 0);
     let status = child.wait().unwrap();
-    assert_eq!(status.signal(), Some(libc::SIGTERM), "launcher status {status}");
     let mut err = String::new();
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGTERM),
+        "launcher status {status}, stderr: {err}"
+    );
     let start = Instant::now();
     while Path::new(&format!("/proc/{native}")).exists()
         && std::fs::read_to_string(format!("/proc/{native}/stat")).is_ok_and(|s| !s.contains(") Z "))
@@ -294,6 +301,7 @@ fn npm_packages_install_offline_and_run_the_binary_under_node_modules() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    drop(stdin);
 
     // 8. Without the platform package, the launcher says what is missing (so nothing else ran above).
     std::fs::remove_file(&installed).unwrap();

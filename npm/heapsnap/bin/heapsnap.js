@@ -32,13 +32,14 @@ function binaryPath() {
         'install with `cargo install heapsnap` instead',
     );
   }
-  if (platform.libc === 'glibc' && isMusl()) {
-    fail(`no prebuilt binary for ${key} with musl libc; install with \`cargo install heapsnap\` instead`);
-  }
   const pkg = `${SCOPE}/${key}`;
   try {
     return require.resolve(`${pkg}/bin/${platform.exe}`);
   } catch {
+    // npm skips the glibc package on musl (its `libc` field): say so rather than blame the install.
+    if (platform.libc === 'glibc' && isMusl()) {
+      fail(`no prebuilt binary for ${key} with musl libc; install with \`cargo install heapsnap\` instead`);
+    }
     fail(
       `the package ${pkg}, which carries the binary for this platform, is not installed. It is an optional ` +
         'dependency of heapsnap: reinstall without --no-optional / --omit=optional (or with ' +
@@ -51,15 +52,19 @@ function binaryPath() {
 const bin = binaryPath();
 if (process.env.HEAPSNAP_NPM_DEBUG) process.stderr.write(`heapsnap (npm launcher): running ${bin}\n`);
 
-const child = spawn(bin, process.argv.slice(2), { stdio: 'inherit', windowsHide: true });
+// The handlers go in before the spawn: a signal that arrives while the child starts is forwarded as soon as it
+// exists (Node runs signal handlers from its event loop, after this synchronous code), never lost with the
+// launcher dying alone and leaving the binary running.
 const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'].filter(
   (s) => process.platform !== 'win32' || s === 'SIGINT',
 );
+let child;
 const forward = (signal) => {
-  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
 };
 for (const s of forwarded) process.on(s, forward);
 
+child = spawn(bin, process.argv.slice(2), { stdio: 'inherit', windowsHide: true });
 child.on('error', (err) => fail(`cannot run ${bin}: ${err.message}`));
 child.on('exit', (code, signal) => {
   for (const s of forwarded) process.removeListener(s, forward);
