@@ -14,26 +14,6 @@ use heapsnap::diff::{self, DiffOptions, DiffReport, Mode};
 use heapsnap::rules::Finding;
 use serde_json::Value;
 
-/// Leaks the analysis does not yet report as planted, with the reason: the test checks they are still
-/// missed, so fixing one fails it until it leaves this list.
-const KNOWN_MISSES: &[(&str, &str, &str)] = &[
-    (
-        "promise-reactions",
-        "PendingRequest",
-        "the reaction chain hangs from a promise held by a handle scope; its holders differ from snapshot to snapshot",
-    ),
-    (
-        "two-holders",
-        "Session",
-        "the array and the Map are reached through V8's IdentityMapBase root list, whose contents change",
-    ),
-    (
-        "leak-detached",
-        "PanelController",
-        "25 resize listeners per step of a few hundred bytes each: under both the count and the bytes thresholds",
-    ),
-];
-
 /// One planted leak.
 struct Planted {
     rule: String,
@@ -74,7 +54,8 @@ fn reports(f: &Finding, p: &Planted) -> bool {
     let class = f.class == p.class
         || f.accumulates.iter().any(|a| a.class == p.class)
         || f.each_holds.iter().any(|h| h.class == p.class)
-        || f.held_classes.contains(&p.class);
+        || f.held_classes.contains(&p.class)
+        || f.captured.iter().any(|c| c.ends_with(&format!("({})", p.class)));
     let word = hint_word(&p.hint);
     let text = format!("{} {} {} {}", f.title, f.holder_name, f.path, f.reason);
     class && text.contains(word)
@@ -97,12 +78,10 @@ fn scenario_dirs() -> Vec<PathBuf> {
     out.into_iter().filter(|d| d.join("planted.json").exists()).collect()
 }
 
-/// Check one series against what was planted; returns the misses that are known.
-fn check(dir: &Path, report: &DiffReport, label: &str) -> Vec<String> {
+/// Check one series against what was planted.
+fn check(dir: &Path, report: &DiffReport, label: &str) {
     let want = planted(dir);
     let found = &report.findings;
-    let name = dir.file_name().unwrap().to_str().unwrap();
-    let mut known = Vec::new();
     // Ranked by what a fix frees.
     for w in found.windows(2) {
         assert!(
@@ -113,21 +92,6 @@ fn check(dir: &Path, report: &DiffReport, label: &str) -> Vec<String> {
     let mut matched = vec![false; found.len()];
     for p in &want {
         let hits: Vec<usize> = (0..found.len()).filter(|&i| reports(&found[i], p)).collect();
-        let miss = KNOWN_MISSES.iter().find(|m| m.0 == name && m.1 == p.class);
-        if let Some(m) = miss {
-            assert!(
-                hits.is_empty() || found[hits[0]].rule != p.rule,
-                "{label}: {} / {} is reported now: remove it from KNOWN_MISSES ({})",
-                p.rule,
-                p.class,
-                m.2
-            );
-            known.push(format!("{name}: {} / {}", p.rule, p.class));
-            for i in (0..found.len()).filter(|&i| found[i].class == p.class) {
-                matched[i] = true;
-            }
-            continue;
-        }
         assert_eq!(
             hits.len(),
             1,
@@ -139,7 +103,7 @@ fn check(dir: &Path, report: &DiffReport, label: &str) -> Vec<String> {
         assert_eq!(found[hits[0]].rule, p.rule, "{label}: rule of {}", p.class);
         matched[hits[0]] = true;
     }
-    if known.is_empty() {
+    {
         // No finding that was not planted (nothing held through a planted leak reported on its own).
         let extra: Vec<&Finding> = found
             .iter()
@@ -157,21 +121,18 @@ fn check(dir: &Path, report: &DiffReport, label: &str) -> Vec<String> {
             );
         }
     }
-    known
 }
 
 #[test]
 fn every_planted_leak_is_one_finding_ranked_by_what_a_fix_frees() {
     let mut scenarios = 0;
-    let mut known = Vec::new();
     for dir in scenario_dirs() {
         let report = report_of(&dir);
         assert_eq!(report.mode, Mode::Ids, "{}", dir.display());
-        known.extend(check(&dir, &report, &dir.display().to_string()));
+        check(&dir, &report, &dir.display().to_string());
         scenarios += 1;
     }
     assert!(scenarios >= 18, "only {scenarios} scenarios found");
-    assert_eq!(known.len(), KNOWN_MISSES.len(), "known misses seen: {known:?}");
 }
 
 #[test]

@@ -48,8 +48,9 @@ impl Holders {
                 queue.push_back(c);
             }
         }
-        // Handle scopes hold what the code running at snapshot time has in hand: a path through one would
-        // differ from snapshot to snapshot, so they are entered last.
+        // Handle scopes and V8's identity maps (`41 / IdentityMapBase` under `(Strong roots)`) hold what the
+        // code running at snapshot time has in hand: a path through one would differ from snapshot to
+        // snapshot, so they are entered last.
         let transient = |c: u32| s.kind(c) == NodeKind::Synthetic && s.name_bytes(c) == b"(Handle scope)";
         let mut deferred: Vec<(u32, u32, u32)> = Vec::new();
         let mut phase = 0;
@@ -64,7 +65,7 @@ impl Holders {
                     if seen.contains(c as usize) {
                         continue;
                     }
-                    if transient(c) {
+                    if transient(c) || memchr::memmem::find(s.edge_name_bytes(e), b"IdentityMapBase").is_some() {
                         deferred.push((c, e as u32, u));
                         continue;
                     }

@@ -57,10 +57,7 @@ pub fn is_internal_point(ctx: &DiffContext, p: &Point) -> bool {
         .iter()
         .filter(|&&e| {
             let n = ctx.class_name(k, e);
-            is_internal_class(n)
-                && !is_detached_dom(ctx.last(), e)
-                && !n.ends_with("EventListener")
-                && !n.ends_with("PromiseReaction")
+            is_internal_class(n) && !is_detached_dom(ctx.last(), e) && !holds_user_code(ctx.last(), e)
         })
         .count();
     internal * 2 > p.entries.len()
@@ -74,4 +71,11 @@ pub fn is_detached_dom(an: &Analysis, v: u32) -> bool {
         || (s.kind(v) == NodeKind::Object
             && s.edges(v)
                 .any(|e| s.edge_kind(e) == EdgeKind::Internal && detached_native(s.edge_to(e))))
+}
+
+/// Whether an engine object stands for user code: a promise reaction (its handlers) or a registered event
+/// listener (its handler): such lists grow when the program adds handlers.
+pub fn holds_user_code(an: &Analysis, v: u32) -> bool {
+    let n = an.snap.name_bytes(v);
+    n.ends_with(b"PromiseReaction") || n.ends_with(b"EventListener")
 }

@@ -271,7 +271,18 @@ pub fn evaluate(ctx: &DiffContext) -> Verdict {
         .iter()
         .enumerate()
         .map(|(i, g)| {
-            g.counts.windows(2).all(|w| w[1] >= w[0] + min) || held.windows(2).all(|w| w[1][i] >= w[0][i] + min_bytes)
+            // Listener lists stay short in a healthy program (Node warns past 10 per event): one that grows
+            // at every step by a tenth of `min_count` is a leak whatever it holds.
+            let listeners = g.key.contains("> _events (") || {
+                let p = last.get(&g.key).expect("in the last census");
+                p.entries
+                    .iter()
+                    .take(8)
+                    .any(|&e| s.name_bytes(e).ends_with(b"RegisteredEventListener"))
+            };
+            listeners
+                || g.counts.windows(2).all(|w| w[1] >= w[0] + min)
+                || held.windows(2).all(|w| w[1][i] >= w[0][i] + min_bytes)
         })
         .collect();
     let mut keep = keep.into_iter();
@@ -551,15 +562,24 @@ fn describe(
     let s = &an.snap;
     let h = &ctx.holders[k];
     // The main point: the one that grew most.
-    let main = *grp
+    // The main point: the one that grew most; an array among points of one leak held from several places
+    // (the list of all of them, usually), when it grew at least half as much.
+    let growth = |pi: usize| growing[pi].counts[k] - growing[pi].counts[0];
+    let most = *grp
         .points
         .iter()
         .max_by(|&&a, &&b| {
-            let ga = growing[a].counts[k] - growing[a].counts[0];
-            let gb = growing[b].counts[k] - growing[b].counts[0];
-            ga.cmp(&gb).then_with(|| growing[b].key.cmp(&growing[a].key))
+            growth(a)
+                .cmp(&growth(b))
+                .then_with(|| growing[b].key.cmp(&growing[a].key))
         })
         .expect("a group has a point");
+    let main = grp
+        .points
+        .iter()
+        .copied()
+        .find(|&pi| growing[pi].kind == PointKind::Array && 2 * growth(pi) >= growth(most))
+        .unwrap_or(most);
     let p = censuses[k].get(&growing[main].key).expect("in the last census");
     // Counts and classes over the union of the group's points, per snapshot.
     let mut counts = vec![0u64; k + 1];
@@ -604,7 +624,15 @@ fn describe(
         .or(accumulates.first())
         .map(|(g, _)| *g)
         .unwrap_or(0);
-    let main_name = class_name(main_class);
+    // Hidden engine objects share the class `(system)`: a reaction or listener is named by its node name.
+    let main_name = match p
+        .entries
+        .iter()
+        .find(|&&e| ctx.class_of(k, e) == main_class && internals::holds_user_code(an, e))
+    {
+        Some(&e) => s.name(e).trim_start_matches("system / ").to_string(),
+        None => class_name(main_class),
+    };
     // Entries of the main class in the last snapshot (new ones first when ids say which).
     let mut main_entries: Vec<u32> = p
         .entries
@@ -628,7 +656,8 @@ fn describe(
     // Sample the newest entries (the end of the list: arrays push at the end, V8 ids grow).
     main_entries.sort_by_key(|&e| std::cmp::Reverse(s.node_id[e as usize]));
     main_entries.truncate(SAMPLE);
-    let (each_holds, held_classes) = each_holds(ctx, &main_entries);
+    let stop: FxHashSet<u32> = p.entries.iter().copied().collect();
+    let (each_holds, held_classes) = each_holds(ctx, &main_entries, &stop);
     // The closure that names the entries: the entries themselves, or a reaction's handler.
     let closure = main_entries.first().copied().and_then(|e| match s.kind(e) {
         NodeKind::Closure => Some(e),
@@ -744,7 +773,11 @@ fn describe(
             .into_iter()
             .take(8)
             .map(|(g, c)| Accumulated {
-                class: class_name(g),
+                class: if g == main_class {
+                    main_name.clone()
+                } else {
+                    class_name(g)
+                },
                 counts: c,
             })
             .collect(),
@@ -789,7 +822,7 @@ fn fmt_per_entry(x: f64) -> String {
 
 /// What each of `entries` holds on average: the objects each dominates, by class (closures by name), real
 /// classes only, at least half an object per entry; and the class names (for `held_classes`).
-fn each_holds(ctx: &DiffContext, entries: &[u32]) -> (Vec<Held>, Vec<String>) {
+fn each_holds(ctx: &DiffContext, entries: &[u32], stop: &FxHashSet<u32>) -> (Vec<Held>, Vec<String>) {
     let k = ctx.snaps.len() - 1;
     let an = ctx.last();
     let s = &an.snap;
@@ -806,6 +839,10 @@ fn each_holds(ctx: &DiffContext, entries: &[u32]) -> (Vec<Held>, Vec<String>) {
             if budget == 0 {
                 stack.clear();
                 break;
+            }
+            // Another entry (the next link of a chain) is its own entry, not what this one holds.
+            if stop.contains(&v) {
+                continue;
             }
             let name = if s.kind(v) == NodeKind::Closure {
                 format!("{}()", naming::function_name(s, v))
@@ -842,7 +879,8 @@ fn each_holds(ctx: &DiffContext, entries: &[u32]) -> (Vec<Held>, Vec<String>) {
     (v, names)
 }
 
-/// The variables the closures' contexts capture, by the bytes they retain (at least a tenth of the total).
+/// The variables the closures' contexts capture, `name (Class)`, by the bytes they retain (at least a tenth of
+/// the total).
 fn captured_vars(an: &Analysis, closures: &[u32]) -> Vec<String> {
     let s = &an.snap;
     let mut by: FxHashMap<String, u64> = FxHashMap::default();
@@ -850,7 +888,10 @@ fn captured_vars(an: &Analysis, closures: &[u32]) -> Vec<String> {
         let Some(cx) = naming::context_of(s, c) else { continue };
         for e in s.edges(cx) {
             if s.edge_kind(e) == crate::header::EdgeKind::Context {
-                *by.entry(s.edge_name_text(e)).or_default() += an.dom.retained.get(s.edge_to(e) as usize);
+                let t = s.edge_to(e);
+                let name = format!("{} ({})", s.edge_name_text(e), crate::diff::holders::node_label(an, t));
+                // Shallow size too: a captured object shared with another holder still names the capture.
+                *by.entry(name).or_default() += an.dom.retained.get(t as usize).max(s.node_self[t as usize] as u64);
             }
         }
     }
