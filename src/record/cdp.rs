@@ -94,20 +94,15 @@ impl Cdp {
                     continue;
                 }
                 Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
-                    guard()?;
-                    bail!("{method}: the inspector closed the connection")
+                    return Err(gone(guard, format!("{method}: the inspector closed the connection")));
                 }
-                Err(e) => {
-                    guard()?;
-                    bail!("{method}: the inspector connection failed: {e}")
-                }
+                Err(e) => return Err(gone(guard, format!("{method}: the inspector connection failed: {e}"))),
             };
             last = Instant::now();
             let text = match msg {
                 Message::Text(t) => t,
                 Message::Close(_) => {
-                    guard()?;
-                    bail!("{method}: the inspector closed the connection")
+                    return Err(gone(guard, format!("{method}: the inspector closed the connection")));
                 }
                 _ => continue,
             };
@@ -132,11 +127,29 @@ impl Cdp {
         self.call(method, params, guard, &mut |_, _| Ok(()))
     }
 
+    /// A handle on the session's socket (to shut it down from elsewhere).
+    pub fn socket(&self) -> std::io::Result<TcpStream> {
+        self.ws.get_ref().try_clone()
+    }
+
     /// Close the session (best effort: the peer may be gone).
     pub fn close(mut self) {
         let _ = self.ws.close(None);
         let _ = self.ws.flush();
     }
+}
+
+/// The connection is gone: most often because the target died, which the guard reports once the process has
+/// exited (it may take a moment after its sockets closed); otherwise `msg`.
+fn gone(guard: Guard, msg: String) -> anyhow::Error {
+    let end = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < end {
+        if let Err(e) = guard() {
+            return e;
+        }
+        std::thread::sleep(TICK);
+    }
+    anyhow!(msg)
 }
 
 #[derive(Deserialize)]

@@ -49,6 +49,9 @@ pub struct Manifest {
     /// The target's output (stdout and stderr), in the same directory (start mode).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target_log: Option<String>,
+    /// The process group of the started command (start mode): every process of it is stopped at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_group: Option<i32>,
     /// The signal that stopped the target's process group (start mode; `null` when it had already exited).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped_with: Option<String>,

@@ -367,6 +367,12 @@ fn liveness(target: &mut Option<Target>, pid: Option<i32>) -> Result<()> {
         if let Some(status) = t.exited() {
             bail!("target exited ({})", describe_status(status));
         }
+        if t.ended() {
+            match t.exited() {
+                Some(status) => bail!("target exited ({})", describe_status(status)),
+                None => bail!("target's program ended (Node was waiting for the debugger to disconnect)"),
+            }
+        }
     }
     if let Some(p) = pid {
         if !process::pid_alive(p) {
@@ -424,6 +430,7 @@ impl Session<'_> {
         self.manifest.target_log = Some("target.log".into());
         self.progress(format!("starting {}", cmd.join(" ")));
         let (target, direct) = Target::start(cmd, &self.opts.out.join("target.log"))?;
+        self.manifest.process_group = Some(target.pgid);
         self.manifest.inspector_via = if direct { "--inspect" } else { "NODE_OPTIONS" }.into();
         self.target = Some(target);
         let end = Instant::now() + self.opts.timeout;
@@ -494,7 +501,11 @@ impl Session<'_> {
 
     fn connect(&mut self, ws: &str) -> Result<()> {
         self.progress(format!("connecting to {ws}"));
-        self.cdp = Some(Cdp::connect(ws, self.opts.timeout)?);
+        let cdp = Cdp::connect(ws, self.opts.timeout)?;
+        if let Some(t) = self.target.as_mut() {
+            t.session = cdp.socket().ok();
+        }
+        self.cdp = Some(cdp);
         self.manifest.target.websocket = ws.to_string();
         Ok(())
     }

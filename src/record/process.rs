@@ -117,6 +117,11 @@ pub struct Target {
     announced: Receiver<String>,
     /// How the child ended, once seen.
     status: Option<ExitStatus>,
+    /// A process printed `Waiting for the debugger to disconnect...`: its program ended (`process.exit`, or
+    /// nothing left to do) but Node keeps it until our session closes.
+    ending: Arc<AtomicBool>,
+    /// A handle on the CDP session's socket, to close it when the target's program ended.
+    pub session: Option<std::net::TcpStream>,
 }
 
 /// The inspector option for the target.
@@ -158,8 +163,9 @@ impl Target {
             })?));
         let tail = Tail::default();
         let (tx, announced) = mpsc::channel();
+        let ending = Arc::new(AtomicBool::new(false));
         if let Some(stderr) = child.stderr.take() {
-            let (tail, log) = (tail.clone(), log.clone());
+            let (tail, log, ending) = (tail.clone(), log.clone(), ending.clone());
             std::thread::spawn(move || {
                 for_each_line(stderr, |line| {
                     if let Ok(mut f) = log.lock() {
@@ -167,6 +173,9 @@ impl Target {
                     }
                     if let Some(url) = line.strip_prefix("Debugger listening on ") {
                         let _ = tx.send(url.trim().to_string());
+                    }
+                    if line.starts_with("Waiting for the debugger to disconnect") {
+                        ending.store(true, Ordering::SeqCst);
                     }
                     if !is_inspector_noise(line) {
                         tail.push(line.to_string());
@@ -190,6 +199,8 @@ impl Target {
                 tail,
                 announced,
                 status: None,
+                ending,
+                session: None,
             },
             direct,
         ))
@@ -201,6 +212,22 @@ impl Target {
             self.status = self.child.try_wait().ok().flatten();
         }
         self.status
+    }
+
+    /// Whether the target's program ended while our session holds it open; then the session's socket is shut
+    /// down so that it exits, and its exit is awaited for a moment.
+    pub fn ended(&mut self) -> bool {
+        if !self.ending.load(Ordering::SeqCst) {
+            return false;
+        }
+        if let Some(s) = self.session.take() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        let end = Instant::now() + GRACE;
+        while self.exited().is_none() && Instant::now() < end {
+            std::thread::sleep(TICK);
+        }
+        true
     }
 
     /// The next announced inspector URL, if one came within `wait`.
