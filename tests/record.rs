@@ -517,7 +517,7 @@ fn fault_a_url_that_refuses_connections() {
 #[test]
 fn fault_the_target_dies_during_a_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    // 40 MB of small objects: a snapshot of a second or more. The drive command kills the target half a
+    // 20 MB of small objects: a snapshot of a second or more. The drive command kills the target half a
     // second after it returns, while snapshot 2 is being prepared or streamed.
     let (code, _, stderr) = record(
         dir.path(),
@@ -532,7 +532,7 @@ fn fault_the_target_dies_during_a_snapshot() {
             "node",
             &server_js(),
             "--retain-mb",
-            "40",
+            "20",
         ],
     );
     assert_eq!(code, 2);
