@@ -376,6 +376,16 @@ fn liveness(target: &mut Option<Target>, pid: Option<i32>) -> Result<()> {
     }
     if let Some(p) = pid {
         if !process::pid_alive(p) {
+            // The started command's exit status, once it is reaped (the pid turns zombie first).
+            if let Some(t) = target {
+                let end = Instant::now() + Duration::from_secs(1);
+                while Instant::now() < end {
+                    if let Some(status) = t.exited() {
+                        bail!("target exited ({})", describe_status(status));
+                    }
+                    std::thread::sleep(process::TICK);
+                }
+            }
             bail!("target exited (process {p} is gone)");
         }
     }
