@@ -56,6 +56,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)?;
             Ok(Outcome::Ok)
         }
+        Command::Record(a) => crate::record::command(*a, out),
     }
 }
 

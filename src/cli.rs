@@ -47,6 +47,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// The man page (roff), on standard output.
     Man,
+    /// Start (or attach to) a program, drive a workload, take the snapshots over the inspector, then `diff` them.
+    Record(Box<RecordArgs>),
 }
 
 /// Sort keys for class tables.
@@ -167,6 +169,14 @@ pub struct DiffArgs {
     /// first two that are still alive in the last, and growth across the series).
     #[arg(required = true, num_args = 2..)]
     pub files: Vec<PathBuf>,
+    /// The report and CI options (shared with `heapsnap record`).
+    #[command(flatten)]
+    pub options: DiffFlags,
+}
+
+/// The options of `heapsnap diff` besides the files: report format and CI thresholds (also `heapsnap record`'s).
+#[derive(Debug, Args)]
+pub struct DiffFlags {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -203,4 +213,86 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// `heapsnap record`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  heapsnap record --url http://127.0.0.1:3000/api/x --fail-on 'findings>0' -- node server.js --port 3000\n  \
+heapsnap record --attach 12345 --drive 'autocannon -d 10 http://127.0.0.1:3000/' \n  \
+heapsnap record --attach http://127.0.0.1:9222 --target 'app' --evaluate 'openAndClose()' --repeat 20"
+)]
+pub struct RecordArgs {
+    /// The program to start (after `--`): `node server.js`, or a wrapper such as `npm start` (then `NODE_OPTIONS`
+    /// opens the inspector and the Node process that runs the user's script is chosen).
+    #[arg(last = true, value_name = "COMMAND", required_unless_present = "attach")]
+    pub command: Vec<String>,
+    /// Attach instead of starting: a Node PID (its inspector is opened with SIGUSR1 and closed again at the end),
+    /// `ws://…` or `http://127.0.0.1:9222` (any CDP endpoint: Node, Deno, Chrome, Electron).
+    #[arg(long, value_name = "PID|URL", conflicts_with = "command")]
+    pub attach: Option<String>,
+    /// Pick the inspector target whose URL or title matches (pages of a browser, processes under a wrapper).
+    #[arg(long, value_name = "REGEX")]
+    pub target: Option<String>,
+    /// Workload: an HTTP URL to load between snapshots (repeatable; round-robin). Loopback only unless
+    /// `--allow-remote`.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["drive", "evaluate"])]
+    pub url: Vec<String>,
+    /// HTTP method of the load requests.
+    #[arg(long, default_value = "GET", requires = "url")]
+    pub method: String,
+    /// A request header `Name: value` (repeatable).
+    #[arg(long, value_name = "HEADER", requires = "url")]
+    pub header: Vec<String>,
+    /// The request body.
+    #[arg(long, value_name = "TEXT", requires = "url", conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// The request body, from a file.
+    #[arg(long, value_name = "FILE", requires = "url")]
+    pub body_file: Option<PathBuf>,
+    /// Requests per step (in total, round-robin over the URLs).
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "url")]
+    pub requests: u64,
+    /// Requests in flight at once (one keep-alive connection each).
+    #[arg(long, value_name = "C", default_value_t = 8, requires = "url")]
+    pub concurrency: usize,
+    /// Allow `--url` hosts other than loopback.
+    #[arg(long, requires = "url")]
+    pub allow_remote: bool,
+    /// Fail the run (exit 2) when a load step has failed requests (errors or 5xx statuses).
+    #[arg(long, requires = "url")]
+    pub strict: bool,
+    /// Workload: a shell command (`sh -c`) run before each snapshot after the first (`HEAPSNAP_TARGET_PID`,
+    /// `HEAPSNAP_STEP` set). Its output goes to standard error.
+    #[arg(long, value_name = "CMD", conflicts_with = "evaluate")]
+    pub drive: Option<String>,
+    /// Workload: an expression evaluated inside the target (promises awaited) `--repeat` times per step.
+    #[arg(long, value_name = "EXPR")]
+    pub evaluate: Option<String>,
+    /// How many times `--evaluate` runs per step.
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "evaluate")]
+    pub repeat: u64,
+    /// Run the workload once more before the first snapshot.
+    #[arg(long)]
+    pub warmup: bool,
+    /// Snapshots to take (baseline, target, final): at least 2.
+    #[arg(long, value_name = "K", default_value_t = 3)]
+    pub snapshots: usize,
+    /// Wait this long before each snapshot (milliseconds), for pending work to finish.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub settle: u64,
+    /// Bound of every wait, in seconds: the inspector to appear, a port to open, a reply, a request, a `--drive`
+    /// step, silence while a snapshot streams.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Directory for the snapshots and `record.json` (created; must be empty). Default: a new
+    /// `heapsnap-record-DATE` directory under the current one.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write `.heapsnapshot.gz` files.
+    #[arg(long)]
+    pub gzip: bool,
+    /// The verdict: `heapsnap diff`'s options.
+    #[command(flatten, next_help_heading = "Verdict (heapsnap diff's options)")]
+    pub diff: DiffFlags,
 }

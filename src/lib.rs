@@ -21,6 +21,7 @@ pub mod header;
 pub mod input;
 pub mod numbers;
 pub mod paths;
+pub mod record;
 pub mod report;
 pub mod rules;
 pub mod scan;

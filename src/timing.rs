@@ -90,6 +90,12 @@ pub fn finish_progress() {
     }
 }
 
+/// The progress display's bar while it is shown (for commands that report their own steps, such as
+/// `heapsnap record`), `None` when progress is off.
+pub fn progress_bar() -> Option<ProgressBar> {
+    PROGRESS.get().filter(|p| !p.bar.is_finished()).map(|p| p.bar.clone())
+}
+
 /// Counts parsed bytes into the progress bar, from [`parse_bytes`] until dropped.
 pub struct ParseProgress {
     progress: Option<&'static Progress>,

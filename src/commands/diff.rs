@@ -1,13 +1,14 @@
 //! `heapsnap diff A B [C ...]`: validated CI options -> [`crate::diff::run`] -> suppressions and checks ->
-//! report. Exit 1 when a threshold or budget is crossed.
+//! report. Exit 1 when a threshold or budget is crossed. `heapsnap record` ends with the same [`verdict`].
 
 use std::io::Write;
+use std::path::PathBuf;
 
 use anyhow::Result;
 
 use crate::app::Outcome;
 use crate::ci::{Budget, CiConfig, Suppression, Threshold};
-use crate::cli::DiffArgs;
+use crate::cli::{DiffArgs, DiffFlags};
 use crate::diff::{self, DiffOptions};
 use crate::report::diff::DiffOutput;
 use crate::report::Render;
@@ -16,7 +17,14 @@ use crate::rules::RuleOptions;
 /// `heapsnap diff`.
 pub fn run(a: DiffArgs, out: &mut dyn Write) -> Result<Outcome> {
     // Validate everything before loading gigabytes.
-    let ci = CiConfig {
+    let ci = ci_config(&a.options)?;
+    anyhow::ensure!(a.files.len() >= 2, "diff needs at least two snapshots (oldest first)");
+    verdict(&a.files, &a.options, ci, out)
+}
+
+/// The CI thresholds, budget and suppressions of `a`, validated (the budget file read).
+pub fn ci_config(a: &DiffFlags) -> Result<CiConfig> {
+    Ok(CiConfig {
         thresholds: a.fail_on.iter().map(|t| Threshold::parse(t)).collect::<Result<_>>()?,
         budget: a.budget.as_deref().map(Budget::load).transpose()?,
         suppress: a
@@ -24,8 +32,11 @@ pub fn run(a: DiffArgs, out: &mut dyn Write) -> Result<Outcome> {
             .iter()
             .map(|s| Suppression::parse(s))
             .collect::<Result<_>>()?,
-    };
-    anyhow::ensure!(a.files.len() >= 2, "diff needs at least two snapshots (oldest first)");
+    })
+}
+
+/// Diff `files` (oldest first), apply `ci`, write the report in `a.format`: what `heapsnap diff` prints.
+pub fn verdict(files: &[PathBuf], a: &DiffFlags, ci: CiConfig, out: &mut dyn Write) -> Result<Outcome> {
     let opts = DiffOptions {
         rules: RuleOptions {
             min_count: a.min_count,
@@ -35,7 +46,7 @@ pub fn run(a: DiffArgs, out: &mut dyn Write) -> Result<Outcome> {
         cluster_classes: 8,
         clusters_per_class: 3,
     };
-    let mut report = diff::run(&a.files, &opts)?;
+    let mut report = diff::run(files, &opts)?;
     let verdict = ci.apply(&mut report);
     let fail = verdict.verdict == "fail";
     let output = DiffOutput {
