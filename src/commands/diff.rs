@@ -25,7 +25,7 @@ pub fn run(a: DiffArgs, out: &mut dyn Write) -> Result<Outcome> {
             .map(|s| Suppression::parse(s))
             .collect::<Result<_>>()?,
     };
-    anyhow::ensure!(a.files.len() >= 2, "diff needs at least two snapshots (oldest first)");
+    let files = a.files();
     let opts = DiffOptions {
         rules: RuleOptions {
             min_count: a.min_count,
@@ -34,7 +34,7 @@ pub fn run(a: DiffArgs, out: &mut dyn Write) -> Result<Outcome> {
         cluster_classes: 8,
         clusters_per_class: 3,
     };
-    let mut report = diff::run(&a.files, &opts)?;
+    let mut report = diff::run(&files, &opts)?;
     let verdict = ci.apply(&mut report);
     let fail = verdict.verdict == "fail";
     let output = DiffOutput {

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::style::{self, paint, paint_if, Style};
-use super::{ellipsize, human_delta, human_size, md_cell, md_table, table, table_styled, Render};
+use super::text::{self, Column};
+use super::{human_delta, human_size, md_cell, md_table, Render};
 use crate::ci::Verdict;
 use crate::diff::DiffReport;
 
@@ -47,7 +48,7 @@ impl DiffOutput {
             .take(self.limit)
             .map(|r| {
                 let mut v = vec![
-                    ellipsize(&r.name, 60),
+                    r.name.clone(),
                     r.new_count.to_string(),
                     r.deleted_count.to_string(),
                     format!("{:+}", r.delta_count),
@@ -75,11 +76,33 @@ impl DiffOutput {
                     c.class.clone(),
                     c.count.to_string(),
                     human_size(c.retained_size),
-                    ellipsize(&c.holder, 110),
+                    c.holder.clone(),
                     format!("@{}", c.example_id),
                 ]
             })
             .collect()
+    }
+
+    /// The class table's columns under a narrow width: the name shortened in its middle, then the counts
+    /// series, `# Deleted`, `Freed size`, `Alloc. size`, `Surviving` and `# New` dropped, in that order.
+    fn class_columns(&self) -> Vec<Column> {
+        let mut c = vec![
+            Column::text("Constructor", 24),
+            Column::optional("# New", true, 6),
+            Column::optional("# Deleted", true, 4),
+            Column::keep("# Delta", true),
+            Column::optional("Alloc. size", true, 2),
+            Column::optional("Freed size", true, 3),
+            Column::keep("Size delta", true),
+            Column::keep("Retained delta", true),
+        ];
+        if self.series() {
+            c.extend([
+                Column::optional("Surviving", true, 1),
+                Column::text("Counts", 10).or_drop(5),
+            ]);
+        }
+        c
     }
 
     fn headline(&self) -> String {
@@ -110,7 +133,12 @@ impl DiffOutput {
                     // Padded to FAIL's width outside the colour.
                     format!("{}  ", paint_if(paint, "ok", Style::Good))
                 };
-                format!("{mark} {}: {} ({})", c.check, c.value, c.subject)
+                format!(
+                    "{mark} {}: {} ({})",
+                    c.check,
+                    check_value(&c.check, c.value),
+                    text::escape(&c.subject)
+                )
             })
             .collect();
         if self.ci.suppressed_findings > 0 {
@@ -139,49 +167,82 @@ impl DiffOutput {
     }
 }
 
+/// A check's measured value: a count as it is, a size (a metric named `*size*` or `retained_*`) in bytes with
+/// its human size beside it (`34231776 B = +34.2 MB`).
+fn check_value(check: &str, value: i64) -> String {
+    let metric = check.trim_start_matches("budget: ");
+    let metric = metric.split(['>', '<', '=']).next().unwrap_or(metric);
+    if metric.contains("size") || metric.contains("retained") {
+        let human = if metric.contains("delta") {
+            human_delta(value)
+        } else {
+            human_size(value.max(0) as u64)
+        };
+        format!("{value} B = {human}")
+    } else {
+        value.to_string()
+    }
+}
+
 impl Render for DiffOutput {
     fn table(&self) -> String {
         let heading = |h: &str| paint(h, Style::Heading);
-        let mut out = format!("{}\n", self.headline());
+        let mut out = String::new();
+        for l in self.headline().lines() {
+            out.push_str(&text::line("", &text::escape(l), 2));
+        }
         if let Some(n) = &self.diff.note {
-            out.push_str(&format!("note: {n}\n"));
+            out.push_str(&text::line("note: ", &text::escape(n), 6));
         }
         out.push_str(&format!("\n{}\n", heading("Findings")));
         if self.diff.findings.is_empty() {
             out.push_str("  none: no leak pattern found\n");
         }
         for (i, f) in self.diff.findings.iter().enumerate() {
-            out.push_str(&format!(
-                "{:>3}. {} {}  {:+} objects, {} retained\n       held by {}\n       {}\n",
-                i + 1,
-                paint(&format!("[{}]", f.rule), Style::Bad),
-                paint(&f.class, Style::Strong),
-                f.count_delta,
-                human_delta(f.retained_delta),
-                f.holder,
-                f.reason
+            // One `text::line` per line of a finding: escaped, wrapped to the width with a hanging indent.
+            out.push_str(&text::line(
+                &format!("{:>3}. ", i + 1),
+                &format!(
+                    "{} {}  {:+} objects, {} retained",
+                    paint(&format!("[{}]", f.rule), Style::Bad),
+                    paint(&text::escape(&f.class), Style::Strong),
+                    f.count_delta,
+                    human_delta(f.retained_delta),
+                ),
+                7,
             ));
+            out.push_str(&text::line(
+                "       ",
+                &format!("held by {}", text::escape(&f.holder)),
+                9,
+            ));
+            out.push_str(&text::line("       ", &text::escape(&f.reason), 7));
         }
-        let (h, n, rows) = self.class_rows();
+        let (_, _, rows) = self.class_rows();
         out.push_str(&format!(
             "\n{}\n{}\n",
             heading("Growth by constructor"),
-            table_styled(&h, &n, rows, |r, c| self.class_cell_style(r, c))
+            text::fit_table(&self.class_columns(), rows, |r, c| self.class_cell_style(r, c))
         ));
         if !self.diff.clusters.is_empty() {
             out.push_str(&format!(
                 "\n{}\n{}\n",
                 heading("What holds the new objects"),
-                table(
-                    &["Constructor", "Objects", "Retained", "Held by", "Example"],
-                    &[false, true, true, false, false],
-                    self.cluster_rows()
+                text::fit_table(
+                    &[
+                        Column::text("Constructor", 20),
+                        Column::keep("Objects", true),
+                        Column::keep("Retained", true),
+                        Column::text("Held by", 24),
+                        Column::keep("Example", false),
+                    ],
+                    self.cluster_rows(),
+                    |_, _| None
                 )
             ));
         }
         for l in self.verdict_lines(style::enabled()) {
-            out.push_str(&l);
-            out.push('\n');
+            out.push_str(&text::line("", &l, 7));
         }
         out
     }
