@@ -29,7 +29,7 @@ pub fn foreign_format(d: &[u8]) -> Option<&'static str> {
     let d = d.strip_prefix(b"\xef\xbb\xbf").unwrap_or(d);
     let mut i = skip_ws(d, 0);
     match d.get(i)? {
-        b'[' => return Some("a JSON array (a trace's event list?)"),
+        b'[' => return Some("a JSON array (a trace's event list?; a heap snapshot starts with `{`)"),
         b'{' => i += 1,
         _ => return None,
     }
