@@ -82,10 +82,7 @@ mod tests {
             foreign_format(br#"{"traceEvents":[]}"#),
             Some("a Performance-panel trace")
         );
-        assert_eq!(
-            foreign_format(br#"[{"ph":"X"}]"#),
-            Some("a JSON array (a trace's event list?)")
-        );
+        assert!(foreign_format(br#"[{"ph":"X"}]"#).unwrap().starts_with("a JSON array"));
         assert!(foreign_format(br#"{"name":"my-package","version":"1.0.0"}"#).is_some());
     }
 
