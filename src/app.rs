@@ -52,8 +52,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             clap_complete::generate(a.shell, &mut cmd, "heapsnap", out);
             Ok(Outcome::Ok)
         }
-        Command::Man => {
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(out)?;
+        Command::Man(a) => {
+            crate::man::run(&a, out)?;
             Ok(Outcome::Ok)
         }
         Command::Record(a) => crate::record::command(*a, out),

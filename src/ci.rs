@@ -103,12 +103,19 @@ pub enum Suppression {
 }
 
 impl Suppression {
-    /// Parse `class:REGEX`, `path:REGEX` or a bare class REGEX.
+    /// Parse `class:REGEX`, `path:REGEX` or a bare class REGEX. A word before a `:` that is neither (`clas:X`)
+    /// is an error listing both, not a class pattern that silently matches nothing (`blink::Node`, whose `::`
+    /// is not a prefix, stays a class pattern).
     pub fn parse(text: &str) -> Result<Suppression> {
         let re = |p: &str| Regex::new(p).with_context(|| format!("--suppress `{text}`: bad regular expression"));
         Ok(match text.split_once(':') {
             Some(("class", p)) => Suppression::Class(re(p)?),
             Some(("path", p)) => Suppression::Path(re(p)?),
+            Some((kind, p))
+                if !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_alphabetic()) && !p.starts_with(':') =>
+            {
+                bail!("--suppress `{text}`: unknown kind `{kind}:`; use `class:REGEX` (class names) or `path:REGEX` (holder paths)")
+            }
             _ => Suppression::Class(re(text)?),
         })
     }
@@ -319,6 +326,17 @@ mod tests {
         assert!(Threshold::parse("bogus>1").is_err());
         assert!(Threshold::parse("findings").is_err());
         assert!(Threshold::parse("findings>x").is_err());
+    }
+
+    #[test]
+    fn an_unknown_suppression_kind_lists_the_known_ones() {
+        let e = Suppression::parse("clas:Foo").unwrap_err().to_string();
+        assert!(
+            e.contains("`clas:`") && e.contains("class:REGEX") && e.contains("path:REGEX"),
+            "{e}"
+        );
+        assert!(matches!(Suppression::parse("blink::Node"), Ok(Suppression::Class(_))));
+        assert!(matches!(Suppression::parse("Foo"), Ok(Suppression::Class(_))));
     }
 
     #[test]

@@ -8,21 +8,37 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::report::style::ColorChoice;
 use crate::report::Format;
 
+/// A count that must be at least 1 (`top -n 0` would print nothing and look like an empty heap).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The help heading of the options every subcommand takes.
+const GLOBAL: &str = "Global options";
+
 /// Analyze V8 heap snapshots (.heapsnapshot) with Chrome DevTools' numbers.
 #[derive(Debug, Parser)]
 #[command(name = "heapsnap", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// Worker threads (default: all cores).
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "N")]
     pub threads: Option<usize>,
     /// No progress display on stderr (it is shown only when stderr is a terminal anyway).
-    #[arg(long, short = 'q', global = true)]
+    #[arg(long, short = 'q', global = true, help_heading = GLOBAL)]
     pub quiet: bool,
     /// Colour table output (and error messages on a terminal): `auto` when the stream is a terminal and
     /// `NO_COLOR` is unset or empty, `always` (even under `NO_COLOR`), `never`. JSON, Markdown, NDJSON and CSV
     /// are never coloured.
-    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    #[arg(long, global = true, help_heading = GLOBAL, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Fit tables and text to N columns (`0`: no limit). Default: `COLUMNS`, else the terminal's width, else
+    /// no limit when the output is not a terminal. Markdown and JSON are never shortened.
+    #[arg(long, global = true, help_heading = GLOBAL, value_name = "N")]
+    pub width: Option<usize>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -45,8 +61,8 @@ pub enum Command {
     Nodes(NodesArgs),
     /// Shell completions for SHELL, on standard output.
     Completions(CompletionsArgs),
-    /// The man page (roff), on standard output.
-    Man,
+    /// Man pages (roff): heapsnap's, or one subcommand's, on standard output; or every page into a directory.
+    Man(ManArgs),
     /// Start (or attach to) a program, drive a workload, take the snapshots over the inspector, then `diff` them.
     Record(Box<RecordArgs>),
 }
@@ -90,8 +106,8 @@ pub struct SummaryArgs {
 pub struct TopArgs {
     /// The snapshot (`.heapsnapshot`, `.heapsnapshot.gz`, or `-` for standard input).
     pub file: PathBuf,
-    /// Show the N largest objects.
-    #[arg(long, short = 'n', value_name = "N", default_value_t = 20)]
+    /// Show the N largest objects (at least 1).
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 20, value_parser = at_least_one)]
     pub limit: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -100,15 +116,17 @@ pub struct TopArgs {
 
 /// `heapsnap retainers`.
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("object").required(true).args(["id", "class"]))]
 pub struct RetainersArgs {
     /// The snapshot (`.heapsnapshot`, `.heapsnapshot.gz`, or `-` for standard input).
     pub file: PathBuf,
-    /// The object's id as DevTools shows it (`@123`, or `123`).
-    #[arg(value_name = "@ID", value_parser = crate::commands::retainers::parse_node_id,
-          required_unless_present = "class", conflicts_with = "class")]
+    /// The object's id as DevTools shows it (`@123`, or `123`); or give `--class NAME` instead.
+    #[arg(value_name = "@ID", value_parser = crate::commands::retainers::parse_node_id, group = "object")]
     pub id: Option<u32>,
-    /// Instead of an id: the largest instance (by retained size) of this class (constructor) name.
-    #[arg(long, value_name = "NAME")]
+    /// Instead of an id: the largest instance (by retained size) of this class (constructor): its name as
+    /// `summary` shows it, a unique prefix of it (`{users, auth` for a long `{users, authSessions, …}`), or
+    /// its class key. Close names are suggested when nothing matches.
+    #[arg(long, value_name = "NAME", group = "object")]
     pub class: Option<String>,
     /// Show the K shortest retaining paths.
     #[arg(long, value_name = "K", default_value_t = 3)]
@@ -165,10 +183,13 @@ pub struct NodesArgs {
 /// `heapsnap diff`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// Two or more snapshots of one process, oldest first (with three or more: objects allocated between the
-    /// first two that are still alive in the last, and growth across the series).
-    #[arg(required = true, num_args = 2..)]
-    pub files: Vec<PathBuf>,
+    /// The first snapshot of one process (`.heapsnapshot`, `.heapsnapshot.gz`, `.heaptimeline`, `-`).
+    pub before: PathBuf,
+    /// A later snapshot of the same process.
+    pub after: PathBuf,
+    /// Later snapshots still, oldest first: with three or more, objects allocated between the first two that
+    /// are still alive in the last, and growth across the series.
+    pub later: Vec<PathBuf>,
     /// The report and CI options (shared with `heapsnap record`).
     #[command(flatten)]
     pub options: DiffFlags,
@@ -205,6 +226,27 @@ pub struct DiffFlags {
     /// Show each finding's full retaining path from a GC root (engine hops included).
     #[arg(long, short = 'v')]
     pub verbose: bool,
+}
+
+impl DiffArgs {
+    /// Every snapshot, oldest first.
+    pub fn files(&self) -> Vec<PathBuf> {
+        [self.before.clone(), self.after.clone()]
+            .into_iter()
+            .chain(self.later.iter().cloned())
+            .collect()
+    }
+}
+
+/// `heapsnap man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (`diff` prints heapsnap-diff(1)); none: heapsnap(1).
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Option<String>,
+    /// Write every page (heapsnap.1, heapsnap-summary.1, ...) into this directory instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
+    pub out_dir: Option<PathBuf>,
 }
 
 /// `heapsnap completions`.

@@ -266,8 +266,9 @@ fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
 
 /// Read a stream that has no length (standard input, a pipe or device, a gzip decoder) into memory, without
 /// letting it grow without bound:
-/// - as soon as the first byte that is not JSON whitespace is not `{`, reading stops: the document cannot be a
-///   snapshot, and the scanner reports what it found there (so `/dev/zero` fails at once);
+/// - as soon as the first byte that is not JSON whitespace is not `{` (nor, as the stream's very first byte, the
+///   first byte of gzip's magic), reading stops: the document cannot be a snapshot, and the scanner reports what
+///   it found there (so `/dev/zero` fails at once);
 /// - more bytes than the memory available when the read started (`MemAvailable`, Linux) is an error naming the
 ///   offset (a gzip bomb, an endless pipe) instead of an out-of-memory kill.
 fn read_bounded(mut r: impl Read, path: &Path, decompressed: bool, what: &'static str) -> Result<Vec<u8>> {
@@ -330,10 +331,15 @@ fn read_bounded_to(
             return Ok(buf);
         }
         if !started {
-            if let Some(&b) = buf[len..].iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
-                started = true;
-                if b != b'{' {
+            if let Some(i) = buf.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+                // A gzip stream (standard input, a pipe) is read to its end: it is decompressed next. Its first
+                // byte alone says so (`0x1f`); the second one may not have arrived yet.
+                if buf[i] == GZIP_MAGIC[0] && i == 0 {
+                    started = true;
+                } else if buf[i] != b'{' {
                     return Ok(buf);
+                } else {
+                    started = true;
                 }
             }
         }

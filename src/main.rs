@@ -25,6 +25,15 @@ fn main() -> ExitCode {
     // into `less -R`, not for escapes in a log file of errors).
     let stderr_color = std::io::stderr().is_terminal() && style::decide(cli.color, true, no_color.as_deref());
     style::set(stdout_color, stderr_color);
+    let terminal_width = std::io::stdout()
+        .is_terminal()
+        .then(|| crossterm::terminal::size().ok().map(|(w, _)| w as usize))
+        .flatten();
+    heapsnap::report::text::set_width(heapsnap::report::text::decide_width(
+        cli.width,
+        std::env::var_os("COLUMNS").as_deref(),
+        terminal_width,
+    ));
     let prefix = style::error_prefix();
     if let Some(n) = cli.threads {
         if n == 0 {

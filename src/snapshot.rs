@@ -360,6 +360,7 @@ impl Snapshot {
         release: R,
         sections_found: impl FnOnce(&scan::Sections),
     ) -> Result<Snapshot, ParseError> {
+        crate::sniff::check(d)?;
         let t = Phase::start("scan sections");
         let sections = scan::scan_releasing(d, &release)?;
         sections_found(&sections);

@@ -1,9 +1,12 @@
 //! Phases of the pipeline: timings on stderr when `HEAPSNAP_TIMINGS` is set (`[heapsnap] phase  123.4 ms`),
 //! for profiling and the peer-comparison script, and the progress display (indicatif) when [`enable_progress`]
 //! was called (the binary does so only when stderr is a terminal and `--quiet` is not given): a spinner that
-//! names the running phase, and while the `nodes` and `edges` arrays are parsed a bar of the bytes parsed
-//! ([`parse_bytes`]; several snapshots loading side by side add up into one bar). Without timings and progress,
-//! a phase costs one `Instant::now()` and the byte count one atomic load per parsed chunk (1 MiB).
+//! says what is being done in the user's words ([`user_words`]: `reading`, `parsing`, `dominator tree`,
+//! `comparing`, `finding leaks`; the timings keep the phase names, which the benches read), and while the
+//! `nodes` and `edges` arrays are parsed a bar of the bytes parsed with its percentage, in the 1000-based units
+//! of the results (`12.3 MB/45.6 MB`; [`parse_bytes`]; snapshots loading side by side add up into one bar, a
+//! later load starts a new one). Without timings and progress, a phase costs one `Instant::now()` and the byte
+//! count one atomic load per parsed chunk (1 MiB).
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,15 +45,21 @@ impl Progress {
     /// display was cleared for the output (rendering) leave it cleared.
     fn phase(&self, name: &'static str) {
         if !self.bar.is_finished() {
-            self.bar.set_message(Cow::Borrowed(name.trim()));
+            if let Some(words) = user_words(name) {
+                self.bar.set_message(Cow::Borrowed(words));
+            }
         }
     }
 
     /// A parse of `total` bytes started: grow the bar, show it.
     fn parse_started(&self, total: u64) {
-        self.bar.inc_length(total);
         if self.parsing.fetch_add(1, Ordering::AcqRel) == 0 {
+            // A new bar: a later snapshot's load does not start where the previous one ended.
+            self.bar.set_position(0);
+            self.bar.set_length(total);
             self.bar.set_style(bytes_style());
+        } else {
+            self.bar.inc_length(total);
         }
     }
 
@@ -67,8 +76,38 @@ fn spinner_style() -> ProgressStyle {
 }
 
 fn bytes_style() -> ProgressStyle {
-    ProgressStyle::with_template("{spinner} {elapsed:>4} {msg} {bar:30} {bytes}/{total_bytes}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
+    ProgressStyle::with_template(
+        "{spinner} {elapsed:>4} {msg} {percent:>3}% {bar:30} {decimal_bytes}/{decimal_total_bytes}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// What the progress display says while phase `name` runs, in the words of someone waiting for a result; `None`
+/// for phases that keep the message of the one around them (a leak rule inside `rules`, say).
+pub fn user_words(name: &str) -> Option<&'static str> {
+    Some(match name.trim() {
+        "read standard input" | "read input" | "scan sections" | "plan arrays" => "reading",
+        "decompress gzip" => "decompressing",
+        "parse numbers || strings, locations" => "parsing",
+        "validate" | "retainers" => "building the graph",
+        "detachedness" | "weakmap edges" | "shallow sizes" | "statistics" | "page-owned" => "sizing objects",
+        "classes" | "interfaces" => "grouping by class",
+        "distances" => "distances",
+        "dfs"
+        | "orphans"
+        | "essential edges + dfs"
+        | "predecessors"
+        | "semidominators"
+        | "nca"
+        | "dominators"
+        | "dominated children" => "dominator tree",
+        "class retained" | "retained" | "class tops" => "retained sizes",
+        "load snapshots" => "reading",
+        "compare" | "sort ids" | "merge" | "class rows" => "comparing",
+        "holders" | "clusters" | "rules" | "findings" | "accumulation points" => "finding leaks",
+        "summary report" | "top report" | "tree report" | "retainers report" | "nodes dump" => "writing",
+        _ => return None,
+    })
 }
 
 /// Show the progress display on stderr (call once, from the binary).
@@ -81,6 +120,14 @@ pub fn enable_progress() {
 /// Whether the progress display is on (it is cleared by [`finish_progress`] before any output).
 pub fn progress_enabled() -> bool {
     PROGRESS.get().is_some_and(|p| !p.bar.is_finished())
+}
+
+/// Print `line` on standard error without tearing the progress display (it is redrawn below).
+pub fn eprint_above_progress(line: &str) {
+    match PROGRESS.get() {
+        Some(p) if !p.bar.is_finished() => p.bar.suspend(|| eprintln!("{line}")),
+        _ => eprintln!("{line}"),
+    }
 }
 
 /// Remove the progress display (before printing results).
@@ -206,12 +253,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_phase_names_itself_in_the_progress_display() {
+    fn a_phase_shows_in_the_users_words() {
         let p = Progress::new(ProgressBar::hidden());
-        p.phase("parse numbers || strings");
-        assert_eq!(p.bar.message(), "parse numbers || strings");
-        p.phase("  nested phase");
-        assert_eq!(p.bar.message(), "nested phase");
+        p.phase("parse numbers || strings, locations");
+        assert_eq!(p.bar.message(), "parsing");
+        p.phase("  essential edges + dfs");
+        assert_eq!(p.bar.message(), "dominator tree");
+        p.phase("  nca");
+        assert_eq!(p.bar.message(), "dominator tree");
+        // A phase without words of its own (a leak rule) keeps the message around it.
+        p.phase("rules");
+        p.phase("closures");
+        assert_eq!(p.bar.message(), "finding leaks");
+    }
+
+    #[test]
+    fn every_phase_of_the_pipeline_has_words() {
+        // The phase names given to `Phase::start` in src/ (rule names aside), read from the source itself.
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut missing = Vec::new();
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).unwrap();
+                for part in text.split("Phase::start(\"").skip(1) {
+                    let name = part.split('"').next().unwrap();
+                    if !name.contains("test phase") && user_words(name).is_none() {
+                        missing.push(format!("{}: {name}", p.display()));
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "phases without words: {missing:?}");
     }
 
     #[test]
@@ -220,8 +298,8 @@ mod tests {
         let bar = &PROGRESS.get().unwrap().bar;
         // Other tests of this binary may start phases at the same time: retry until ours is the last one.
         let ok = (0..100).any(|_| {
-            let t = Phase::start("    a nested test phase");
-            let seen = bar.message() == "a nested test phase";
+            let t = Phase::start("    semidominators");
+            let seen = bar.message() == "dominator tree";
             t.done();
             seen
         });
@@ -243,5 +321,8 @@ mod tests {
         p.parse_ended();
         assert_eq!(p.parsing.load(Ordering::Relaxed), 0);
         assert_eq!(p.bar.position(), 70);
+        // The next load (the second snapshot of a diff) starts a bar of its own.
+        p.parse_started(40);
+        assert_eq!((p.bar.position(), p.bar.length()), (0, Some(40)));
     }
 }

@@ -405,8 +405,18 @@ fn top_paths_and_formats() {
 
 #[test]
 fn top_table_snapshot() {
-    let out = run(&["top", "fixtures/service.heapsnapshot.gz", "-n", "10"]);
+    let out = run(&["top", "fixtures/service.heapsnapshot.gz", "-n", "10", "--width", "120"]);
     insta::assert_snapshot!("top_service_n10", out);
+}
+
+/// Issue 16 item 3: at 80 columns the names and paths are cut in their middle, then columns dropped.
+#[test]
+fn top_table_fits_80_columns() {
+    let out = run(&["top", "fixtures/service.heapsnapshot.gz", "-n", "10", "--width", "80"]);
+    for l in out.lines() {
+        assert!(l.chars().count() <= 80, "{} columns: {l}", l.chars().count());
+    }
+    insta::assert_snapshot!("top_service_n10_width80", out);
 }
 
 #[test]
@@ -418,13 +428,21 @@ fn tree_table_snapshot() {
         "2",
         "--max-children",
         "5",
+        "--width",
+        "100",
     ]);
     insta::assert_snapshot!("tree_service_depth2", out);
 }
 
 #[test]
 fn retainers_table_snapshot() {
-    let out = run(&["retainers", "fixtures/service.heapsnapshot.gz", "@85105"]);
+    let out = run(&[
+        "retainers",
+        "fixtures/service.heapsnapshot.gz",
+        "@85105",
+        "--width",
+        "120",
+    ]);
     insta::assert_snapshot!("retainers_service_85105", out);
 }
 

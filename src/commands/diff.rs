@@ -18,8 +18,7 @@ use crate::rules::RuleOptions;
 pub fn run(a: DiffArgs, out: &mut dyn Write) -> Result<Outcome> {
     // Validate everything before loading gigabytes.
     let ci = ci_config(&a.options)?;
-    anyhow::ensure!(a.files.len() >= 2, "diff needs at least two snapshots (oldest first)");
-    verdict(&a.files, &a.options, ci, out)
+    verdict(&a.files(), &a.options, ci, out)
 }
 
 /// The CI thresholds, budget and suppressions of `a`, validated (the budget file read).

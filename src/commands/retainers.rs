@@ -54,16 +54,72 @@ pub fn find_id(an: &Analysis, id: u32) -> Result<u32> {
     }
 }
 
-/// The largest instance (retained size, then snapshot order) of the Summary-view class named `name`.
+/// The largest instance (retained size, then snapshot order) of the Summary-view class named `name` (see
+/// [`matching_classes`] for what matches).
 pub fn largest_of_class(an: &Analysis, name: &str) -> Result<u32> {
-    let classes: Vec<bool> = an.classes.table.iter().map(|c| c.name == name).collect();
-    if !classes.iter().any(|&x| x) {
-        bail!("no class named `{name}` in this snapshot (see `heapsnap summary` for class names)");
-    }
+    let classes = matching_classes(&an.classes.table, name)?;
     (0..an.snap.node_count() as u32)
         .filter(|&o| classes[an.classes.of_node[o as usize] as usize])
         .min_by(|&x, &y| by_retained_desc(an, x, y))
         .ok_or_else(|| anyhow::anyhow!("class `{name}` has no instances"))
+}
+
+/// Close names suggested when nothing matches.
+const SUGGESTIONS: usize = 5;
+
+/// Which classes `--class NAME` means, as a mask over `table`: every class whose name or key is `name`; else
+/// every class whose name (or key) starts with `name` when those share one name (a unique prefix, for the long
+/// `{a, b, …}` names); else an error listing the candidates of an ambiguous prefix or the names closest to
+/// `name` (Jaro-Winkler similarity).
+pub fn matching_classes(table: &[crate::devtools::classes::ClassInfo], name: &str) -> Result<Vec<bool>> {
+    let exact: Vec<bool> = table.iter().map(|c| c.name == name || c.key == name).collect();
+    if exact.iter().any(|&x| x) {
+        return Ok(exact);
+    }
+    let prefix: Vec<bool> = table
+        .iter()
+        .map(|c| c.name.starts_with(name) || c.key.starts_with(name))
+        .collect();
+    let mut names: Vec<&str> = table
+        .iter()
+        .zip(&prefix)
+        .filter(|(_, &p)| p)
+        .map(|(c, _)| c.name.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    match names.len() {
+        1 => return Ok(table.iter().map(|c| c.name == names[0]).collect()),
+        0 => {}
+        n => {
+            let shown: Vec<String> = names.iter().take(SUGGESTIONS).map(|s| format!("`{s}`")).collect();
+            bail!(
+                "`{name}` is the start of {n} class names: {}{}; give more of the name",
+                shown.join(", "),
+                if n > SUGGESTIONS { ", …" } else { "" }
+            );
+        }
+    }
+    let mut scored: Vec<(f64, &str)> = table
+        .iter()
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&c.name.to_lowercase(), &name.to_lowercase()),
+                c.name.as_str(),
+            )
+        })
+        .filter(|&(s, _)| s >= 0.8)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.dedup_by(|a, b| a.1 == b.1);
+    if scored.is_empty() {
+        bail!("no class named `{name}` in this snapshot (see `heapsnap summary` for class names)");
+    }
+    let close: Vec<String> = scored.iter().take(SUGGESTIONS).map(|(_, s)| format!("`{s}`")).collect();
+    bail!(
+        "no class named `{name}` in this snapshot; did you mean {}?",
+        close.join(", ")
+    )
 }
 
 fn path_node(an: &Analysis, o: u32) -> PathNode {
@@ -71,6 +127,7 @@ fn path_node(an: &Analysis, o: u32) -> PathNode {
         id: an.snap.node_id[o as usize],
         node_type: an.snap.type_name(o).to_string(),
         name: paths::display_name(&an.snap, o),
+        source: crate::names::closure_source(&an.snap, o),
     }
 }
 
@@ -87,6 +144,7 @@ fn view_edge(an: &Analysis, r: paths::Retainer) -> EdgeOut {
             self_size: s.node_self[f] as u64,
             retained_size: an.dom.retained.get(f),
             distance: paths::view_distance(an, r.from),
+            source: crate::names::closure_source(s, r.from),
         },
     }
 }
@@ -129,6 +187,7 @@ pub fn build_retainers(an: &Analysis, file: &str, o: u32, k: usize, limit: usize
             self_size: s.node_self[oi] as u64,
             retained_size: an.dom.retained.get(oi),
             distance: an.distance()[oi],
+            source: crate::names::closure_source(s, o),
         },
         paths: ours,
         paths_truncated: found.truncated,

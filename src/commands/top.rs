@@ -67,6 +67,7 @@ pub fn build_top(an: &Analysis, file: &str, n: usize) -> TopReport {
                 distance: an.distance()[oi],
                 dominator_id: s.node_id[an.dom.idom[oi] as usize],
                 path,
+                source: crate::names::closure_source(s, o),
             }
         })
         .collect();

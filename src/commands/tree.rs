@@ -111,6 +111,7 @@ fn subtree(an: &Analysis, o: u32, levels: usize, opt: &TreeOptions) -> TreeNode 
         child_count: kids.len() as u64,
         children: Vec::new(),
         omitted: Omitted::default(),
+        source: crate::names::closure_source(s, o),
     };
     if kids.is_empty() || levels == 0 {
         // Below `--depth`: `child_count` says what is there, nothing is listed or folded.

@@ -9,6 +9,7 @@
 
 pub mod compare;
 pub mod holders;
+pub mod order;
 
 use std::path::PathBuf;
 
@@ -158,6 +159,9 @@ pub fn run(paths: &[PathBuf], opts: &DiffOptions) -> Result<DiffReport> {
     let loaded: Vec<Result<Analysis>> = paths.par_iter().map(|p| crate::app::load_unclassified(p)).collect();
     let mut snaps = loaded.into_iter().collect::<Result<Vec<Analysis>>>()?;
     t.done();
+    if let Some(w) = order::newest_first(&snaps, paths) {
+        crate::report::style::warn(&w);
+    }
     let defs = std::mem::take(&mut snaps[last].interfaces);
     snaps.par_iter_mut().for_each(|a| a.classify(Some(&defs)));
     snaps[last].interfaces = defs;

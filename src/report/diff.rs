@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::style::{self, paint, paint_if, Style};
-use super::{ellipsize, human_delta, human_size, md_cell, md_table, table, table_styled, Render};
+use super::text::{self, Column};
+use super::{human_delta, human_size, md_cell, md_table, Render};
 use crate::ci::Verdict;
 use crate::diff::DiffReport;
 use crate::rules::Finding;
@@ -62,7 +63,7 @@ impl DiffOutput {
                 let count = |v: Option<u64>| v.map_or("-".to_string(), |x| x.to_string());
                 let size = |v: Option<u64>| v.map_or("-".to_string(), human_size);
                 let mut v = vec![
-                    ellipsize(&r.name, 60),
+                    r.name.clone(),
                     count(r.new_count),
                     count(r.deleted_count),
                     format!("{:+}", r.delta_count),
@@ -90,11 +91,33 @@ impl DiffOutput {
                     c.class.clone(),
                     c.count.to_string(),
                     human_size(c.retained_size),
-                    ellipsize(&c.holder, 110),
+                    c.holder.clone(),
                     format!("@{}", c.example_id),
                 ]
             })
             .collect()
+    }
+
+    /// The class table's columns under a narrow width: the name shortened in its middle, then the counts
+    /// series, `# Deleted`, `Freed size`, `Alloc. size`, `Surviving` and `# New` dropped, in that order.
+    fn class_columns(&self) -> Vec<Column> {
+        let mut c = vec![
+            Column::text("Constructor", 24),
+            Column::optional("# New", true, 6),
+            Column::optional("# Deleted", true, 4),
+            Column::keep("# Delta", true),
+            Column::optional("Alloc. size", true, 2),
+            Column::optional("Freed size", true, 3),
+            Column::keep("Size delta", true),
+            Column::keep("Retained delta", true),
+        ];
+        if self.series() {
+            c.extend([
+                Column::optional("Surviving", true, 1),
+                Column::text("Counts", 10).or_drop(5),
+            ]);
+        }
+        c
     }
 
     fn headline(&self) -> String {
@@ -117,30 +140,43 @@ impl DiffOutput {
         )
     }
 
-    /// The text block of one finding: a title line, then what accumulates and why, indented.
+    /// The text block of one finding: a title line, then what accumulates and why, indented; every line
+    /// escaped and wrapped to the width with a hanging indent ([`text::line`]).
     fn finding_lines(&self, i: usize, f: &Finding, paint_on: bool) -> String {
         let steps = (f.counts.len().max(2) - 1) as i64;
-        let mut out = format!(
-            "{:>3}. {} {}\n       a fix frees {} ({}/step), {:+} objects\n",
-            i + 1,
-            paint_if(paint_on, &format!("[{}]", f.rule), Style::Bad),
-            paint_if(paint_on, &f.title, Style::Strong),
-            human_delta(f.retained_delta),
-            human_delta(f.retained_delta / steps),
-            f.count_delta,
+        let mut out = text::line(
+            &format!("{:>3}. ", i + 1),
+            &format!(
+                "{} {}",
+                paint_if(paint_on, &format!("[{}]", f.rule), Style::Bad),
+                paint_if(paint_on, &text::escape(&f.title), Style::Strong),
+            ),
+            7,
+        );
+        let mut field = |label: &str, value: &str| {
+            out.push_str(&text::line(&format!("       {label}: "), &text::escape(value), 9));
+        };
+        field(
+            "a fix frees",
+            &format!(
+                "{} ({}/step), {:+} objects",
+                human_delta(f.retained_delta),
+                human_delta(f.retained_delta / steps),
+                f.count_delta
+            ),
         );
         let scope = if f.holder_scope.is_empty() {
             String::new()
         } else {
             format!(" ({})", f.holder_scope)
         };
-        out.push_str(&format!("       holder: {}{scope}\n", f.holder_name));
+        field("holder", &format!("{}{scope}", f.holder_name));
         if !f.other_holders.is_empty() {
-            out.push_str(&format!("       also held by: {}\n", f.other_holders.join(", ")));
+            field("also held by", &f.other_holders.join(", "));
         }
-        out.push_str(&format!("       path: {}\n", f.path));
+        field("path", &f.path);
         if self.verbose {
-            out.push_str(&format!("       full path: {}\n", f.holder));
+            field("full path", &f.holder);
         }
         let acc: Vec<String> = f
             .accumulates
@@ -151,7 +187,7 @@ impl DiffOutput {
                 format!("{} ({})", a.class, c.join(" → "))
             })
             .collect();
-        out.push_str(&format!("       accumulates: {}\n", acc.join(", ")));
+        field("accumulates", &acc.join(", "));
         if !f.each_holds.is_empty() {
             let h: Vec<String> = f
                 .each_holds
@@ -159,10 +195,10 @@ impl DiffOutput {
                 .take(6)
                 .map(|h| format!("{} {}", per_entry(h.per_entry), h.class))
                 .collect();
-            out.push_str(&format!("       each holds: {}\n", h.join(", ")));
+            field("each holds", &h.join(", "));
         }
         if !f.captured.is_empty() {
-            out.push_str(&format!("       captured variables: {}\n", f.captured.join(", ")));
+            field("captured variables", &f.captured.join(", "));
         }
         out
     }
@@ -181,7 +217,12 @@ impl DiffOutput {
                     format!("{}  ", paint_if(paint, "ok", Style::Good))
                 };
                 match (c.value, &c.note) {
-                    (Some(v), _) => format!("{mark} {}: {v} ({})", c.check, c.subject),
+                    (Some(v), _) => format!(
+                        "{mark} {}: {} ({})",
+                        c.check,
+                        check_value(&c.check, v),
+                        text::escape(&c.subject)
+                    ),
                     (None, Some(n)) => format!("{mark} {}: {n}", c.check),
                     (None, None) => format!("{mark} {}: unavailable", c.check),
                 }
@@ -213,12 +254,32 @@ impl DiffOutput {
     }
 }
 
+/// A check's measured value: a count as it is, a size (a metric named `*size*` or `retained_*`) in bytes with
+/// its human size beside it (`34231776 B = +34.2 MB`).
+fn check_value(check: &str, value: i64) -> String {
+    let metric = check.trim_start_matches("budget: ");
+    let metric = metric.split(['>', '<', '=']).next().unwrap_or(metric);
+    if metric.contains("size") || metric.contains("retained") {
+        let human = if metric.contains("delta") {
+            human_delta(value)
+        } else {
+            human_size(value.max(0) as u64)
+        };
+        format!("{value} B = {human}")
+    } else {
+        value.to_string()
+    }
+}
+
 impl Render for DiffOutput {
     fn table(&self) -> String {
         let heading = |h: &str| paint(h, Style::Heading);
-        let mut out = format!("{}\n", self.headline());
+        let mut out = String::new();
+        for l in self.headline().lines() {
+            out.push_str(&text::line("", &text::escape(l), 2));
+        }
         if let Some(n) = &self.diff.note {
-            out.push_str(&format!("note: {n}\n"));
+            out.push_str(&text::line("note: ", &text::escape(n), 6));
         }
         out.push_str(&format!("\n{}\n", heading("Findings")));
         if self.diff.findings.is_empty() {
@@ -235,31 +296,40 @@ impl Render for DiffOutput {
                 .take(6)
                 .map(|f| format!("{} ({:+})", f.class, f.count_delta))
                 .collect();
-            out.push_str(&format!(
-                "  engine/browser internals that grew (not findings; --include-internals lists them): {}\n",
-                names.join(", ")
+            out.push_str(&text::line(
+                "  ",
+                &text::escape(&format!(
+                    "engine/browser internals that grew (not findings; --include-internals lists them): {}",
+                    names.join(", ")
+                )),
+                4,
             ));
         }
-        let (h, n, rows) = self.class_rows();
+        let (_, _, rows) = self.class_rows();
         out.push_str(&format!(
             "\n{}\n{}\n",
             heading("Growth by constructor"),
-            table_styled(&h, &n, rows, |r, c| self.class_cell_style(r, c))
+            text::fit_table(&self.class_columns(), rows, |r, c| self.class_cell_style(r, c))
         ));
         if !self.diff.clusters.is_empty() {
             out.push_str(&format!(
                 "\n{}\n{}\n",
                 heading("What holds the new objects"),
-                table(
-                    &["Constructor", "Objects", "Retained", "Held by", "Example"],
-                    &[false, true, true, false, false],
-                    self.cluster_rows()
+                text::fit_table(
+                    &[
+                        Column::text("Constructor", 20),
+                        Column::keep("Objects", true),
+                        Column::keep("Retained", true),
+                        Column::text("Held by", 24),
+                        Column::keep("Example", false),
+                    ],
+                    self.cluster_rows(),
+                    |_, _| None
                 )
             ));
         }
         for l in self.verdict_lines(style::enabled()) {
-            out.push_str(&l);
-            out.push('\n');
+            out.push_str(&text::line("", &l, 7));
         }
         out
     }

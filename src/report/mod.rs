@@ -6,6 +6,7 @@ pub mod diff;
 pub mod retainers;
 pub mod style;
 pub mod summary;
+pub mod text;
 pub mod top;
 pub mod tree;
 
@@ -128,6 +129,7 @@ pub fn table_styled(
 /// Escape text for a Markdown table cell. A cell that is one code span (`` `…` ``) keeps its text as it is
 /// (entities are not decoded inside code spans): only `|` is escaped, as GitHub tables need.
 pub fn md_cell(s: &str) -> String {
+    let s = &*text::escape(s);
     if let Some(inner) = s.strip_prefix('`').and_then(|x| x.strip_suffix('`')) {
         return format!("`{}`", inner.replace('`', "'").replace('|', "\\|").replace('\n', " "));
     }

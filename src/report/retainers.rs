@@ -6,8 +6,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::style::{paint, Style};
-use super::top::name_or_type;
-use super::{distance, ellipsize, human_size, md_table, percent, table, Render};
+use super::text::{self, Column};
+use super::top::shown_name;
+use super::{distance, human_size, md_table, percent, Render};
 use crate::paths::{LimitsReached, UNREACHABLE_VIEW_DISTANCE};
 
 /// What `heapsnap retainers` prints.
@@ -54,6 +55,9 @@ pub struct NodeInfo {
     pub retained_size: u64,
     /// Distance (raw).
     pub distance: i32,
+    /// Where a closure's code is (`url:line:column`, one-based); absent for other nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// A node inside a path.
@@ -66,6 +70,9 @@ pub struct PathNode {
     pub node_type: String,
     /// DevTools' display name.
     pub name: String,
+    /// Where a closure's code is (`url:line:column`, one-based); absent for other nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// One hop of a path: the edge and the node it leads to.
@@ -141,6 +148,9 @@ pub struct ViewNode {
     pub retained_size: u64,
     /// Distance as the view sorts by it (unreachable: 200000000).
     pub distance: i32,
+    /// Where a closure's code is (`url:line:column`, one-based); absent for other nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// DevTools' `getRetainingPaths()`, flattened (oracle field names).
@@ -169,8 +179,9 @@ pub struct DevtoolsStep {
     pub distance: i32,
 }
 
-fn short(name: &str, node_type: &str) -> String {
-    ellipsize(&name_or_type(name, node_type), 50)
+/// A node's name for text output: escaped, templates folded, a closure with its source position.
+fn short(name: &str, node_type: &str, source: Option<&str>) -> String {
+    text::escape(&shown_name(name, node_type, source)).into_owned()
 }
 
 impl RetainersReport {
@@ -178,10 +189,10 @@ impl RetainersReport {
         let n = &self.node;
         format!(
             "{} @{} ({}, class {}): shallow {}, retained {} ({}), distance {}",
-            short(&n.name, &n.node_type),
+            short(&n.name, &n.node_type, n.source.as_deref()),
             n.id,
             n.node_type,
-            ellipsize(&n.class_name, 50),
+            text::escape(&n.class_name),
             human_size(n.self_size),
             human_size(n.retained_size),
             percent(n.retained_size, self.total_size),
@@ -190,30 +201,50 @@ impl RetainersReport {
     }
 
     /// The paths as numbered multi-line chains.
-    fn paths_text(&self) -> String {
+    /// `width`: the table format's ([`text::width`]); `None` for Markdown, which is never shortened.
+    fn paths_text(&self, width: Option<usize>) -> String {
         let mut out = String::new();
         if self.paths.is_empty() {
             out.push_str("  (none: the object is not reachable from the roots)\n");
         }
         for (i, p) in self.paths.iter().enumerate() {
             let end = match p.hops.last() {
-                Some(h) => format!(" -> {} @{}", short(&h.node.name, &h.node.node_type), h.node.id),
+                Some(h) => format!(
+                    " -> {} @{}",
+                    short(&h.node.name, &h.node.node_type, h.node.source.as_deref()),
+                    h.node.id
+                ),
                 None => format!(" @{}", p.start.id),
             };
             let edges = if p.length == 1 { "edge" } else { "edges" };
-            out.push_str(&format!("{:>3}. {}{end}  ({} {edges})\n", i + 1, p.text, p.length));
-            out.push_str(&format!(
-                "       {} @{}\n",
-                short(&p.start.name, &p.start.node_type),
-                p.start.id
+            out.push_str(&text::line_at(
+                &format!("{:>3}. ", i + 1),
+                &format!("{}{end}  ({} {edges})", text::escape(&p.text), p.length),
+                7,
+                width,
+            ));
+            out.push_str(&text::line_at(
+                "       ",
+                &format!(
+                    "{} @{}",
+                    short(&p.start.name, &p.start.node_type, p.start.source.as_deref()),
+                    p.start.id
+                ),
+                9,
+                width,
             ));
             for h in &p.hops {
-                out.push_str(&format!(
-                    "         --{} ({})--> {} @{}\n",
-                    ellipsize(&h.edge_name, 60),
-                    h.edge_type,
-                    short(&h.node.name, &h.node.node_type),
-                    h.node.id
+                out.push_str(&text::line_at(
+                    "         ",
+                    &format!(
+                        "--{} ({})--> {} @{}",
+                        text::escape(&h.edge_name),
+                        h.edge_type,
+                        short(&h.node.name, &h.node.node_type, h.node.source.as_deref()),
+                        h.node.id
+                    ),
+                    13,
+                    width,
                 ));
             }
         }
@@ -231,7 +262,7 @@ impl RetainersReport {
                     if d.name.is_empty() {
                         "(root)".to_string()
                     } else {
-                        ellipsize(&d.name, 60)
+                        text::fold_templates(&d.name).into_owned()
                     },
                     format!("@{}", d.id),
                     human_size(d.self_size),
@@ -248,8 +279,8 @@ impl RetainersReport {
             .iter()
             .map(|e| {
                 vec![
-                    format!("{} ({})", ellipsize(&e.edge_name, 40), e.edge_type),
-                    short(&e.node.name, &e.node.node_type),
+                    format!("{} ({})", e.edge_name, e.edge_type),
+                    short(&e.node.name, &e.node.node_type, e.node.source.as_deref()),
                     format!("@{}", e.node.id),
                     if e.node.distance >= UNREACHABLE_VIEW_DISTANCE {
                         "-".into()
@@ -277,17 +308,32 @@ const DOM_HEADER: [&str; 5] = ["Dominator chain", "Id", "Shallow size", "Retaine
 const DOM_NUMERIC: [bool; 5] = [false, false, true, true, true];
 const VIEW_HEADER: [&str; 6] = ["Edge", "Retainer", "Id", "Distance", "Shallow size", "Retained size"];
 const VIEW_NUMERIC: [bool; 6] = [false, false, false, true, true, true];
+const DOM_COLUMNS: [Column; 5] = [
+    Column::text("Dominator chain", 24),
+    Column::keep("Id", false),
+    Column::optional("Shallow size", true, 1),
+    Column::keep("Retained size", true),
+    Column::optional("%", true, 2),
+];
+const VIEW_COLUMNS: [Column; 6] = [
+    Column::text("Edge", 16),
+    Column::text("Retainer", 20),
+    Column::keep("Id", false),
+    Column::optional("Distance", true, 2),
+    Column::optional("Shallow size", true, 1),
+    Column::keep("Retained size", true),
+];
 
 impl Render for RetainersReport {
     fn table(&self) -> String {
         format!(
-            "{}\n\n{}\n{}\n{}\n\n{}\n{}\n{}\n",
-            self.headline(),
+            "{}\n{}\n{}\n{}\n\n{}\n{}\n{}\n",
+            text::line("", &self.headline(), 2),
             paint("Shortest retaining paths:", Style::Heading),
-            self.paths_text(),
-            table(&DOM_HEADER, &DOM_NUMERIC, self.dominator_rows()),
+            self.paths_text(text::width()),
+            text::fit_table(&DOM_COLUMNS, self.dominator_rows(), |_, _| None),
             paint("Retainers (as DevTools' Retainers view lists them):", Style::Heading),
-            table(&VIEW_HEADER, &VIEW_NUMERIC, self.view_rows()),
+            text::fit_table(&VIEW_COLUMNS, self.view_rows(), |_, _| None),
             self.view_note()
         )
     }
@@ -297,7 +343,7 @@ impl Render for RetainersReport {
             "### Retainers of @{}\n\n{}\n\n**Shortest retaining paths**\n\n```text\n{}```\n\n{}\n**Retainers**\n\n{}\n{}\n",
             self.node.id,
             super::md_cell(&self.headline()),
-            self.paths_text(),
+            self.paths_text(None),
             md_table(&DOM_HEADER, &DOM_NUMERIC, &self.dominator_rows()),
             md_table(&VIEW_HEADER, &VIEW_NUMERIC, &self.view_rows()),
             self.view_note()

@@ -97,6 +97,11 @@ pub fn error_prefix() -> String {
     paint_if(stderr_enabled(), "heapsnap:", Style::Bad)
 }
 
+/// Print a warning on standard error (`heapsnap: warning: …`), above the progress display when there is one.
+pub fn warn(message: &str) {
+    crate::timing::eprint_above_progress(&format!("{} warning: {message}", error_prefix()));
+}
+
 /// Make `table` style its cells exactly when standard output is coloured (comfy-table would otherwise decide
 /// by itself whether stdout is a terminal). Widths never count the escapes.
 pub fn style_table(table: &mut Table) {

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{distance, ellipsize, human_size, md_table, percent, table, Render};
+use super::text::{self, Column};
+use super::{distance, human_size, md_table, percent, Render};
 use crate::summary::{ClassRow, Statistics, Totals};
 
 /// What `heapsnap summary` prints.
@@ -40,7 +41,7 @@ impl SummaryReport {
             .iter()
             .map(|c| {
                 let mut r = vec![
-                    ellipsize(&c.name, 80),
+                    c.name.clone(),
                     distance(c.distance),
                     c.count.to_string(),
                     human_size(c.self_size),
@@ -56,6 +57,22 @@ impl SummaryReport {
             })
             .collect();
         (header, numeric, rows)
+    }
+
+    /// The class table's columns under a narrow width: the name shortened in its middle, then the shallow
+    /// percentage, the distance and the retained percentage dropped.
+    fn columns(&self) -> Vec<Column> {
+        let mut c = vec![
+            Column::text("Constructor", 24),
+            Column::optional("Distance", true, 2),
+            Column::keep("Objects", true),
+            Column::keep("Shallow size", true),
+            Column::optional("%", true, 3),
+        ];
+        if self.has_retained() {
+            c.extend([Column::keep("Retained size", true), Column::optional("%", true, 1)]);
+        }
+        c
     }
 
     fn stats_rows(&self) -> Vec<Vec<String>> {
@@ -108,13 +125,18 @@ impl SummaryReport {
 
 impl Render for SummaryReport {
     fn table(&self) -> String {
-        let (h, n, rows) = self.rows();
+        let (_, _, rows) = self.rows();
+        const STATS: [Column; 3] = [
+            Column::keep("Statistics", false),
+            Column::keep("Size", true),
+            Column::keep("%", true),
+        ];
         format!(
-            "{}\n\n{}\n\n{}\n{}\n",
-            self.headline(),
-            table(&["Statistics", "Size", "%"], &[false, true, true], self.stats_rows()),
-            table(&h, &n, rows),
-            self.footer()
+            "{}\n{}\n\n{}\n{}",
+            text::line("", &text::escape(&self.headline()), 2),
+            text::fit_table(&STATS, self.stats_rows(), |_, _| None),
+            text::fit_table(&self.columns(), rows, |_, _| None),
+            text::line("", &self.footer(), 2)
         )
     }
 

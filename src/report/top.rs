@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ellipsize, human_size, md_table, percent, table, Render};
+use super::text::{self, Column};
+use super::{human_size, md_table, percent, Render};
 
 /// What `heapsnap top` prints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +42,9 @@ pub struct TopNode {
     pub dominator_id: u32,
     /// Shortest retaining path from a root child (`global.app.cache[3]`); `null` when unreachable.
     pub path: Option<String>,
+    /// Where a closure's code is (`url:line:column`, one-based); absent for other nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl TopReport {
@@ -49,13 +53,13 @@ impl TopReport {
             .iter()
             .map(|n| {
                 vec![
-                    ellipsize(&name_or_type(&n.name, &n.node_type), 50),
+                    shown_name(&n.name, &n.node_type, n.source.as_deref()),
                     format!("@{}", n.id),
                     n.node_type.clone(),
                     human_size(n.self_size),
                     human_size(n.retained_size),
                     percent(n.retained_size, self.total_size),
-                    n.path.as_deref().map_or_else(|| "-".to_string(), |p| ellipsize(p, 70)),
+                    n.path.clone().unwrap_or_else(|| "-".to_string()),
                 ]
             })
             .collect()
@@ -72,6 +76,17 @@ impl TopReport {
     }
 }
 
+/// A node's name as tables show it: C++ template arguments folded ([`text::fold_templates`]), an empty name as
+/// `(type)` (`(anonymous)` for a function), and a closure's source position after it.
+pub fn shown_name(name: &str, node_type: &str, source: Option<&str>) -> String {
+    let name = if name.is_empty() && node_type == "closure" {
+        "(anonymous)".to_string()
+    } else {
+        text::fold_templates(&name_or_type(name, node_type)).into_owned()
+    };
+    crate::names::with_source(&name, source)
+}
+
 /// The name, or `(type)` when V8 wrote an empty one.
 pub fn name_or_type(name: &str, node_type: &str) -> String {
     if name.is_empty() {
@@ -83,10 +98,25 @@ pub fn name_or_type(name: &str, node_type: &str) -> String {
 
 const HEADER: [&str; 7] = ["Object", "Id", "Type", "Shallow size", "Retained size", "%", "Path"];
 const NUMERIC: [bool; 7] = [false, false, false, true, true, true, false];
+/// Under a narrow width: names and paths shortened in the middle, then the path, the percentage, the type and
+/// the shallow size dropped, in that order.
+const COLUMNS: [Column; 7] = [
+    Column::text("Object", 24),
+    Column::keep("Id", false),
+    Column::optional("Type", false, 2),
+    Column::optional("Shallow size", true, 1),
+    Column::keep("Retained size", true),
+    Column::optional("%", true, 3),
+    Column::text("Path", 20).or_drop(4),
+];
 
 impl Render for TopReport {
     fn table(&self) -> String {
-        format!("{}\n\n{}\n", self.headline(), table(&HEADER, &NUMERIC, self.rows()))
+        format!(
+            "{}\n{}\n",
+            text::line("", &text::escape(&self.headline()), 2),
+            text::fit_table(&COLUMNS, self.rows(), |_, _| None)
+        )
     }
 
     fn markdown(&self) -> String {

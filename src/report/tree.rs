@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::top::name_or_type;
-use super::{ellipsize, human_size, md_table, percent, table, Render};
+use super::text::{self, Column};
+use super::top::shown_name;
+use super::{human_size, md_table, percent, Render};
 
 /// What `heapsnap tree` prints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +47,9 @@ pub struct TreeNode {
     /// Children not listed (below `--min-size` or past `--max-children`); empty below `--depth`.
     #[serde(default, skip_serializing_if = "Omitted::is_empty")]
     pub omitted: Omitted,
+    /// Where a closure's code is (`url:line:column`, one-based); absent for other nodes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 /// Children folded into one line.
@@ -76,10 +80,10 @@ impl TreeReport {
         let name = if level == 0 && n.name.is_empty() && n.node_type == "synthetic" {
             "(root)".to_string()
         } else {
-            name_or_type(&n.name, &n.node_type)
+            shown_name(&n.name, &n.node_type, n.source.as_deref())
         };
         rows.push(vec![
-            format!("{pad}{}", ellipsize(&name, 60)),
+            format!("{pad}{}", text::escape(&name)),
             format!("@{}", n.id),
             human_size(n.self_size),
             human_size(n.retained_size),
@@ -114,10 +118,22 @@ impl TreeReport {
 
 const HEADER: [&str; 5] = ["Object", "Id", "Shallow size", "Retained size", "%"];
 const NUMERIC: [bool; 5] = [false, false, true, true, true];
+/// Under a narrow width: names shortened in the middle (indentation kept), then `%` and the shallow size dropped.
+const COLUMNS: [Column; 5] = [
+    Column::text("Object", 24),
+    Column::keep("Id", false),
+    Column::optional("Shallow size", true, 1),
+    Column::keep("Retained size", true),
+    Column::optional("%", true, 2),
+];
 
 impl Render for TreeReport {
     fn table(&self) -> String {
-        format!("{}\n\n{}\n", self.headline(), table(&HEADER, &NUMERIC, self.rows("  ")))
+        format!(
+            "{}\n{}\n",
+            text::line("", &text::escape(&self.headline()), 2),
+            text::fit_table(&COLUMNS, self.rows("  "), |_, _| None)
+        )
     }
 
     fn markdown(&self) -> String {

@@ -241,11 +241,20 @@ pub fn entry_count(slots: &[Slot]) -> u64 {
     (elements + keys.max(values)) as u64
 }
 
-/// Every container of `an` holding at least `min` values: one parallel pass over the nodes and their edges
+/// Every container of `an` holding at least `min` values, or (arrays, collections and listener lists) at least
+/// `few` values that retain `bytes` or more together: one parallel pass over the nodes and their edges
 /// (O(V + E)), in ordinal order.
-pub fn find(an: &Analysis, min: u64) -> Vec<(u32, Shape)> {
+pub fn find(an: &Analysis, min: u64, few: u64, bytes: u64) -> Vec<(u32, Shape)> {
     let s = &an.snap;
     let names = Names::new(s);
+    let retained = |from: u32, kinds: &[EdgeKind]| -> u64 {
+        s.edges(from)
+            .filter(|&e| kinds.contains(&s.edge_kind(e)) && is_value(s, s.edge_to(e)))
+            .map(|e| an.dom.retained.get(s.edge_to(e) as usize))
+            .sum()
+    };
+    let enough =
+        |count: u64, from: u32, kinds: &[EdgeKind]| count >= min || (count >= few && retained(from, kinds) >= bytes);
     let mut out: Vec<(u32, Shape)> = (0..s.node_count() as u32)
         .into_par_iter()
         .filter_map(|o| {
@@ -258,7 +267,7 @@ pub fn find(an: &Analysis, min: u64) -> Vec<(u32, Shape)> {
                 let n = s.name_bytes(o);
                 let backing =
                     n.starts_with(b"blink::HeapVectorBacking") || n.starts_with(b"Detached blink::HeapVectorBacking");
-                return (backing && elements >= min).then_some((o, Shape::Array));
+                return (backing && enough(elements, o, &[EdgeKind::Element])).then_some((o, Shape::Array));
             }
             if s.kind(o) != NodeKind::Object {
                 return None;
@@ -280,19 +289,20 @@ pub fn find(an: &Analysis, min: u64) -> Vec<(u32, Shape)> {
                     .edges(table)
                     .filter(|&e| s.edge_kind(e) == EdgeKind::Internal && is_value(s, s.edge_to(e)))
                     .count() as u64;
-                if held < min {
+                if !enough(held, table, &[EdgeKind::Internal]) {
                     return None;
                 }
                 Some((o, shape_of(s, o, true)?))
             } else {
-                if elements + props < min {
+                if elements + props < few {
                     return None;
                 }
                 let shape = shape_of(s, o, false)?;
-                if shape == Shape::Array && elements < min {
-                    return None;
-                }
-                Some((o, shape))
+                let ok = match shape {
+                    Shape::Array => enough(elements, o, &[EdgeKind::Element]),
+                    _ => elements + props >= min,
+                };
+                ok.then_some((o, shape))
             }
         })
         .collect();

@@ -234,7 +234,16 @@ pub fn evaluate(ctx: &DiffContext) -> Verdict {
         let _t = crate::timing::Phase::start("accumulation points");
         (0..=k)
             .into_par_iter()
-            .map(|i| points::census(&ctx.snaps[i], &ctx.holders[i], (min / 2).max(2)))
+            .map(|i| {
+                let opts = ctx.options;
+                points::census(
+                    &ctx.snaps[i],
+                    &ctx.holders[i],
+                    (min / 2).max(2),
+                    (min / 10).max(2),
+                    opts.min_retained,
+                )
+            })
             .collect()
     };
     let last = &censuses[k];

@@ -140,11 +140,13 @@ fn chains(an: &Analysis, h: &Holders, min: u64) -> Vec<(u32, Vec<u32>)> {
     out
 }
 
-/// The census of `an` (with its BFS holders `h`): containers and chains with at least `min` entries.
-pub fn census(an: &Analysis, h: &Holders, min: u64) -> Census {
+/// The census of `an` (with its BFS holders `h`): containers and chains with at least `min` entries, and
+/// containers with at least `few` entries that retain `bytes` together.
+pub fn census(an: &Analysis, h: &Holders, min: u64, few: u64, bytes: u64) -> Census {
     let s = &an.snap;
     let min = min.max(2);
-    let found = containers::find(an, min);
+    let few = few.clamp(2, min);
+    let found = containers::find(an, min, few, bytes);
     let mut raw: Vec<(u32, PointKind, Vec<u32>)> = found
         .into_par_iter()
         .filter(|&(o, _)| h.parent_edge[o as usize] != NONE || h.order.first() == Some(&o))
@@ -154,7 +156,7 @@ pub fn census(an: &Analysis, h: &Holders, min: u64) -> Census {
             entries.dedup();
             (o, PointKind::from_shape(shape), entries)
         })
-        .filter(|(_, _, e)| e.len() as u64 >= min)
+        .filter(|(_, _, e)| e.len() as u64 >= few)
         .collect();
     for (q, mut m) in chains(an, h, min) {
         m.sort_unstable();
