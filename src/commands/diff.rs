@@ -16,24 +16,15 @@ use crate::rules::RuleOptions;
 /// `heapsnap diff`.
 pub fn run(a: DiffArgs, out: &mut dyn Write) -> Result<Outcome> {
     // Validate everything before loading gigabytes.
-    let ci = CiConfig {
-        thresholds: a.fail_on.iter().map(|t| Threshold::parse(t)).collect::<Result<_>>()?,
-        budget: a.budget.as_deref().map(Budget::load).transpose()?,
-        suppress: a
-            .suppress
-            .iter()
-            .map(|s| Suppression::parse(s))
-            .collect::<Result<_>>()?,
-    };
+    let ci = ci_config(&a.fail_on, a.budget.as_deref(), &a.suppress)?;
     anyhow::ensure!(a.files.len() >= 2, "diff needs at least two snapshots (oldest first)");
-    let opts = DiffOptions {
-        rules: RuleOptions {
-            min_count: a.min_count,
-            ..RuleOptions::default()
-        },
-        cluster_classes: 8,
-        clusters_per_class: 3,
-    };
+    let opts = diff_options(a.min_count);
+    if a.format == crate::report::Format::Html {
+        let html = crate::report::html::HtmlOptions::default();
+        let (text, outcome) = crate::commands::report::series(&a.files, &ci, &opts, &html)?;
+        out.write_all(text.as_bytes())?;
+        return Ok(outcome);
+    }
     let mut report = diff::run(&a.files, &opts)?;
     let verdict = ci.apply(&mut report);
     let fail = verdict.verdict == "fail";
@@ -44,4 +35,25 @@ pub fn run(a: DiffArgs, out: &mut dyn Write) -> Result<Outcome> {
     };
     output.write(a.format, out)?;
     Ok(if fail { Outcome::ThresholdCrossed } else { Outcome::Ok })
+}
+
+/// The CI checks of `--fail-on`, `--budget` and `--suppress`, validated (shared with `heapsnap report`).
+pub fn ci_config(fail_on: &[String], budget: Option<&std::path::Path>, suppress: &[String]) -> Result<CiConfig> {
+    Ok(CiConfig {
+        thresholds: fail_on.iter().map(|t| Threshold::parse(t)).collect::<Result<_>>()?,
+        budget: budget.map(Budget::load).transpose()?,
+        suppress: suppress.iter().map(|s| Suppression::parse(s)).collect::<Result<_>>()?,
+    })
+}
+
+/// The diff's options for `--min-count` (shared with `heapsnap report`).
+pub fn diff_options(min_count: u64) -> DiffOptions {
+    DiffOptions {
+        rules: RuleOptions {
+            min_count,
+            ..RuleOptions::default()
+        },
+        cluster_classes: 8,
+        clusters_per_class: 3,
+    }
 }
