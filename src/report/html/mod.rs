@@ -592,7 +592,7 @@ fn series_page(snaps: &[Analysis], output: &DiffOutput, opts: &HtmlOptions) -> P
         })
         .collect();
     let finding_classes: Vec<&str> = d.findings.iter().map(|f| f.class.as_str()).collect();
-    // The findings' classes first, then the most grown classes, to `charts` (findings' classes up to twice that).
+    // The findings' classes first, then the classes grown at every step (most retained first), to `charts` (findings' classes up to twice that).
     let limit = opts.charts.max(1);
     let mut charted: Vec<&crate::diff::DiffClassRow> = Vec::new();
     for c in &finding_classes {
@@ -602,7 +602,7 @@ fn series_page(snaps: &[Analysis], output: &DiffOutput, opts: &HtmlOptions) -> P
             }
         }
     }
-    for r in d.classes.iter().filter(|r| r.delta_count > 0 && r.retained_delta > 0) {
+    for r in d.classes.iter().filter(|r| r.monotonic && r.retained_delta > 0) {
         if charted.len() >= limit {
             break;
         }

@@ -203,3 +203,90 @@ pub fn cut(an: &Analysis, budget: usize, forced: &[u32]) -> Vec<Kept> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> Analysis {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/service.heapsnapshot.gz");
+        Analysis::new(crate::Snapshot::open(&p).unwrap()).unwrap()
+    }
+
+    /// Whatever the budget: at most that many nodes, the root first, every node after its dominator, the
+    /// largest retained sizes kept (no node left out retains more than a kept non-root node, forced chains
+    /// aside), and each node's retained size = self + kept children + its "N more" block.
+    #[test]
+    fn the_cut_is_bounded_closed_and_adds_up() {
+        let an = service();
+        let s = &an.snap;
+        let n = s.node_count();
+        for budget in [0, 1, 2, 10, 100, 1000, 5000, n, 10 * n] {
+            let kept = cut(&an, budget, &[]);
+            assert!(kept.len() <= budget.max(1), "budget {budget}: {} kept", kept.len());
+            assert_eq!(kept[0].ord, s.root);
+            let mut seen = FixedBitSet::with_capacity(n);
+            let mut kids_sum = vec![0u64; kept.len()];
+            for (i, k) in kept.iter().enumerate() {
+                seen.insert(k.ord as usize);
+                if let Some(p) = k.parent {
+                    assert!((p as usize) < i, "parent after child");
+                    assert_eq!(an.dom.idom[k.ord as usize], kept[p as usize].ord);
+                    kids_sum[p as usize] += an.dom.retained.get(k.ord as usize);
+                }
+            }
+            for (i, k) in kept.iter().enumerate() {
+                let r = an.dom.retained.get(k.ord as usize);
+                let own = s.node_self[k.ord as usize] as u64;
+                assert_eq!(r, own + kids_sum[i] + k.more_retained, "node {i} of budget {budget}");
+            }
+            let smallest = kept[1..].iter().map(|k| an.dom.retained.get(k.ord as usize)).min();
+            if let (Some(min), true) = (smallest, kept.len() == budget.max(1)) {
+                let larger_left_out = (0..n)
+                    .filter(|&v| !seen.contains(v) && an.dom.idom[v] != NONE)
+                    .any(|v| an.dom.retained.get(v) > min);
+                assert!(
+                    !larger_left_out,
+                    "budget {budget}: a node retaining more than {min} left out"
+                );
+            }
+            if budget >= n {
+                // Every node that retains anything (nodes of size 0 under one of size 0 may be left out).
+                let sized = (0..n).filter(|&v| an.dom.idom[v] != NONE && an.dom.retained.get(v) > 0);
+                assert!(
+                    sized.into_iter().all(|v| seen.contains(v)),
+                    "a budget past the node count keeps the tree"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn forced_nodes_come_with_their_dominators() {
+        let an = service();
+        let s = &an.snap;
+        // The deepest node of the dominator tree.
+        let depth = |mut v: u32| {
+            let mut d = 0;
+            while v != s.root {
+                v = an.dom.idom[v as usize];
+                d += 1;
+            }
+            d
+        };
+        let deep = (0..s.node_count() as u32)
+            .filter(|&v| an.dom.idom[v as usize] != NONE)
+            .max_by_key(|&v| (depth(v), v))
+            .unwrap();
+        let kept = cut(&an, 50, &[deep]);
+        let pos = kept.iter().position(|k| k.ord == deep).expect("forced node kept");
+        let mut p = kept[pos].parent;
+        let mut chain = 1;
+        while let Some(i) = p {
+            p = kept[i as usize].parent;
+            chain += 1;
+        }
+        assert_eq!(chain, depth(deep) + 1);
+        assert!(kept.len() <= 50 + depth(deep) + 1);
+    }
+}
