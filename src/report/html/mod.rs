@@ -87,6 +87,7 @@ pub fn render(input: &Input<'_>, opts: &HtmlOptions) -> String {
     env.add_template("report.html", TEMPLATE)
         .expect("the report template parses");
     let tmpl = env.get_template("report.html").expect("just added");
+    let _t = crate::timing::Phase::start("  template");
     tmpl.render(minijinja::context! {
         page => Value::from(minijinja::value::Serde(&page)),
         script => Value::from_safe_string(SCRIPT.to_string()),
@@ -360,7 +361,13 @@ fn snapshot_page(an: &Analysis, summary: &SummaryReport, opts: &HtmlOptions) -> 
         note: (shown < summary.classes.len())
             .then(|| format!("the {shown} largest of {} classes", summary.classes.len())),
     };
-    let (tree_json, tree_note) = tree_data(an, opts.max_nodes, &[]);
+    let t = crate::timing::Phase::start("  tree cut");
+    let kept = treemap::cut(an, opts.max_nodes, &[]);
+    let (tree_json, tree_note) = tree_data(an, &kept, opts.max_nodes, &[]);
+    t.done();
+    let t = crate::timing::Phase::start("  top objects");
+    let top = top_rows(an, opts.top, &kept);
+    t.done();
     Page {
         kind: "snapshot",
         title: format!("Heap snapshot: {}", summary.file),
@@ -368,7 +375,7 @@ fn snapshot_page(an: &Analysis, summary: &SummaryReport, opts: &HtmlOptions) -> 
         headline,
         statistics: stat_rows(summary),
         classes: Some(classes),
-        top: top_rows(an, opts.top),
+        top,
         series: None,
         tree_json,
         tree_note,
@@ -440,9 +447,38 @@ fn dominator_path(an: &Analysis, o: u32) -> Vec<Step> {
     out
 }
 
-fn top_rows(an: &Analysis, n: usize) -> Vec<TopRow> {
+/// The `n` largest non-synthetic objects, as `top` selects them: taken from the tree cut `kept` (no forced
+/// nodes) when it holds every node as large as the n-th (the cut keeps the largest retained sizes), else by
+/// `top`'s O(V) selection.
+fn largest(an: &Analysis, n: usize, kept: &[treemap::Kept]) -> Vec<u32> {
+    use crate::header::NodeKind;
     let s = &an.snap;
-    let (ords, _) = crate::commands::top::largest(an, n);
+    let smallest_kept = kept
+        .iter()
+        .map(|k| an.dom.retained.get(k.ord as usize))
+        .min()
+        .unwrap_or(0);
+    let mut cands: Vec<u32> = kept
+        .iter()
+        .map(|k| k.ord)
+        .filter(|&o| s.kind(o) != NodeKind::Synthetic)
+        .collect();
+    cands.sort_unstable_by(|&x, &y| paths::by_retained_desc(an, x, y));
+    if n == 0 {
+        return Vec::new();
+    }
+    match cands.get(n - 1) {
+        Some(&o) if an.dom.retained.get(o as usize) > smallest_kept => {
+            cands.truncate(n);
+            cands
+        }
+        _ => crate::commands::top::largest(an, n).0,
+    }
+}
+
+fn top_rows(an: &Analysis, n: usize, kept: &[treemap::Kept]) -> Vec<TopRow> {
+    let s = &an.snap;
+    let ords = largest(an, n, kept);
     let total = an.total_size();
     ords.iter()
         .map(|&o| {
@@ -477,9 +513,8 @@ struct TreeData {
 /// `[id, parent, name, class, type, self, retained, more_count, more_retained, highlighted]`.
 type TreeRow = (u32, i64, u32, u32, u32, u64, u64, u64, u64, u8);
 
-fn tree_data(an: &Analysis, budget: usize, highlight: &[u32]) -> (String, String) {
+fn tree_data(an: &Analysis, kept: &[treemap::Kept], budget: usize, highlight: &[u32]) -> (String, String) {
     let s = &an.snap;
-    let kept = treemap::cut(an, budget, highlight);
     let mut lit = fixedbitset::FixedBitSet::with_capacity(s.node_count());
     for &h in highlight {
         for v in paths::dominator_chain(an, h) {
@@ -673,7 +708,8 @@ fn series_page(snaps: &[Analysis], output: &DiffOutput, opts: &HtmlOptions) -> P
         found.sort_unstable();
         found
     };
-    let (tree_json, tree_note) = tree_data(last, opts.max_nodes, &highlight);
+    let kept = treemap::cut(last, opts.max_nodes, &highlight);
+    let (tree_json, tree_note) = tree_data(last, &kept, opts.max_nodes, &highlight);
     let ci = &output.ci;
     Page {
         kind: "series",
@@ -789,6 +825,23 @@ mod tests {
         let back: Vec<String> = serde_json::from_str(&j).unwrap();
         assert_eq!(back[0], "</script><script>alert(1)</script>");
         assert_eq!(back[3], "\u{2028}");
+    }
+
+    /// The largest objects taken from the tree cut are `top`'s, whatever the budget (the fallback included).
+    #[test]
+    fn largest_objects_from_the_cut_are_tops() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/service.heapsnapshot.gz");
+        let an = Analysis::new(crate::Snapshot::open(&p).unwrap()).unwrap();
+        for budget in [1, 10, 60, 5000] {
+            for n in [0, 1, 20, 50] {
+                let kept = treemap::cut(&an, budget, &[]);
+                assert_eq!(
+                    largest(&an, n, &kept),
+                    crate::commands::top::largest(&an, n).0,
+                    "{budget} {n}"
+                );
+            }
+        }
     }
 
     #[test]
