@@ -557,7 +557,7 @@ fn tree_data(an: &Analysis, kept: &[treemap::Kept], budget: usize, highlight: &[
         })
         .collect::<Vec<_>>();
     let note = format!(
-        "the {} largest of {} objects by retained size (--max-nodes {budget})",
+        "The treemap holds the {} largest of {} objects by retained size (--max-nodes {budget})",
         nodes.len(),
         s.node_count()
     );
@@ -611,7 +611,13 @@ fn series_page(snaps: &[Analysis], output: &DiffOutput, opts: &HtmlOptions) -> P
                 }
             }),
             reason: f.reason.clone(),
-            held: f.held_classes.iter().map(|c| name(c)).collect::<Vec<_>>().join(", "),
+            held: f
+                .held_classes
+                .iter()
+                .filter(|c| **c != f.class)
+                .map(|c| name(c))
+                .collect::<Vec<_>>()
+                .join(", "),
             example: f.example_id.map(|i| format!("@{i}")),
             fields: finding_fields(f),
         })
