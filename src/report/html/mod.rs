@@ -433,17 +433,20 @@ fn dominator_path(an: &Analysis, o: u32) -> Vec<Step> {
     let mut out = Vec::new();
     for w in chain.windows(2) {
         let (p, c) = (w[0], w[1]);
-        let edge = s
-            .edges(p)
-            .find(|&e| s.edge_to(e) == c && an.essential.contains(e))
-            .map(|e| paths::edge_label(s, e))
-            .unwrap_or_else(|| "…".into());
+        // The root's edges (`[2]`, `(GC roots)`) say nothing: the path starts at a root's child by its name.
+        let edge = if p == s.root {
+            String::new()
+        } else {
+            s.edges(p)
+                .find(|&e| s.edge_to(e) == c && an.essential.contains(e))
+                .map(|e| paths::edge_label(s, e))
+                .unwrap_or_else(|| "…".into())
+        };
         out.push(Step {
             edge: name(&edge),
             node: name(&paths::node_label(s, c)),
         });
     }
-    // Start below the root's synthetic children when the path goes on: `(GC roots)` says little.
     out
 }
 

@@ -54,7 +54,7 @@ pub fn cut(an: &Analysis, budget: usize, forced: &[u32]) -> Vec<Kept> {
         let heaps: Vec<BinaryHeap<Reverse<u64>>> = (0..n.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
-                let mut h = BinaryHeap::with_capacity(budget + 1);
+                let mut h = BinaryHeap::with_capacity(budget.min(CHUNK) + 1);
                 for v in c * CHUNK..((c + 1) * CHUNK).min(n) {
                     if v as u32 != root && idom_of(v as u32).is_none() {
                         continue;
