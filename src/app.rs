@@ -40,6 +40,15 @@ pub fn dispose<T>(value: T) {
 
 /// Run the parsed command line, writing to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
+    if let Command::Top(crate::cli::TopArgs { format, .. })
+    | Command::Retainers(crate::cli::RetainersArgs { format, .. })
+    | Command::Tree(crate::cli::TreeArgs { format, .. }) = &cli.command
+    {
+        anyhow::ensure!(
+            *format != crate::report::Format::Html,
+            "--format html: only `summary`, `diff` and `report` write HTML"
+        );
+    }
     match cli.command {
         Command::Summary(a) => commands::summary::run(a, out),
         Command::Top(a) => commands::top::run(a, out),
@@ -47,6 +56,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
         Command::Tree(a) => commands::tree::run(a, out),
         Command::Nodes(a) => commands::nodes::run(a, out),
         Command::Diff(a) => commands::diff::run(a, out),
+        Command::Report(a) => commands::report::run(a, out),
         Command::Completions(a) => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(a.shell, &mut cmd, "heapsnap", out);

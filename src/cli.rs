@@ -65,6 +65,10 @@ pub enum Command {
     Man(ManArgs),
     /// Start (or attach to) a program, drive a workload, take the snapshots over the inspector, then `diff` them.
     Record(Box<RecordArgs>),
+    /// A self-contained HTML report: one snapshot (Statistics, Summary, a zoomable treemap of the dominator
+    /// tree, the largest objects), or a series as `diff` compares it (findings, growth charts, Comparison,
+    /// treemap of the last snapshot, CI verdict and exit code).
+    Report(ReportArgs),
 }
 
 /// Sort keys for class tables.
@@ -337,4 +341,37 @@ pub struct RecordArgs {
     /// The verdict: `heapsnap diff`'s options.
     #[command(flatten, next_help_heading = "Verdict (heapsnap diff's options)")]
     pub diff: DiffFlags,
+}
+
+/// `heapsnap report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// One snapshot, or two or more of one process, oldest first (a diff report).
+    #[arg(required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Write the report to FILE (default: standard output).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Nodes of the dominator tree embedded for the treemap (the largest subtrees first, at any depth; the
+    /// other children of each node folded into one "N more" block).
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub max_nodes: usize,
+    /// Rows of the Summary or Comparison table.
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 1000)]
+    pub limit: usize,
+    /// Largest objects listed (one snapshot).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub top: usize,
+    /// As `diff --fail-on` (a series): exit 1 when METRIC>VALUE. Repeatable.
+    #[arg(long, value_name = "EXPR")]
+    pub fail_on: Vec<String>,
+    /// As `diff --budget` (a series).
+    #[arg(long, value_name = "FILE")]
+    pub budget: Option<PathBuf>,
+    /// As `diff --suppress` (a series). Repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub suppress: Vec<String>,
+    /// As `diff --min-count` (a series).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub min_count: u64,
 }

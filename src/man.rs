@@ -29,6 +29,8 @@ const EXAMPLES: &[(&str, &str, &str)] = &[
     ("diff", "In CI: fail when any class retains 1 MB more, or a leak is found", "heapsnap diff s1.heapsnapshot s2.heapsnapshot s3.heapsnapshot --fail-on 'retained_delta>1MB' --fail-on 'findings>0'"),
     ("diff", "A pull-request comment", "heapsnap diff before.heapsnapshot after.heapsnapshot --format markdown"),
     ("diff", "Snapshots whose ids were reassigned (separate runs): holders matched by path", "heapsnap diff run1.heapsnapshot run2.heapsnapshot run3.heapsnapshot --fail-on 'findings>0'"),
+    ("report", "A self-contained HTML report of one snapshot, with a zoomable treemap", "heapsnap report app.heapsnapshot -o report.html"),
+    ("report", "A diff report as a CI artifact, failing on findings", "heapsnap report s1.heapsnapshot s2.heapsnapshot s3.heapsnapshot -o heap-diff.html --fail-on 'findings>0'"),
     ("record", "Start a server, load it over HTTP, snapshot it three times, gate on findings", "heapsnap record --url http://127.0.0.1:3000/api --requests 2000 --fail-on 'findings>0' -- node server.js"),
     ("record", "Attach to a running Node process", "heapsnap record --attach 12345 --drive 'npx autocannon -d 10 http://127.0.0.1:3000/'"),
     ("record", "A headless Chromium page with a debugging port, clicked from inside", "heapsnap record --attach http://127.0.0.1:9222 --target app --evaluate 'openAndClosePanel()' --repeat 30"),

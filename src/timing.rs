@@ -105,7 +105,8 @@ pub fn user_words(name: &str) -> Option<&'static str> {
         "load snapshots" => "reading",
         "compare" | "sort ids" | "merge" | "class rows" => "comparing",
         "holders" | "clusters" | "rules" | "findings" | "accumulation points" => "finding leaks",
-        "summary report" | "top report" | "tree report" | "retainers report" | "nodes dump" => "writing",
+        "summary report" | "top report" | "tree report" | "retainers report" | "nodes dump" | "html report"
+        | "template" | "tree cut" | "top objects" => "writing",
         _ => return None,
     })
 }

@@ -517,8 +517,9 @@ fn fault_a_url_that_refuses_connections() {
 #[test]
 fn fault_the_target_dies_during_a_snapshot() {
     let dir = tempfile::tempdir().unwrap();
-    // 20 MB of small objects: a snapshot of a second or more. The drive command kills the target half a
-    // second after it returns, while snapshot 2 is being prepared or streamed.
+    // 80 MB of small objects: a snapshot of several seconds (20 MB sometimes finished within the half second
+    // on an idle machine). The drive command kills the target half a second after it returns, while snapshot 2
+    // is being prepared or streamed.
     let (code, _, stderr) = record(
         dir.path(),
         &[
@@ -532,7 +533,7 @@ fn fault_the_target_dies_during_a_snapshot() {
             "node",
             &server_js(),
             "--retain-mb",
-            "20",
+            "80",
         ],
     );
     assert_eq!(code, 2);

@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod nodes;
+pub mod report;
 pub mod retainers;
 pub mod summary;
 pub mod top;

@@ -39,6 +39,12 @@ pub fn run(a: SummaryArgs, out: &mut dyn Write) -> Result<Outcome> {
         .map(Regex::new)
         .transpose()
         .context("--filter: not a valid regular expression")?;
+    if a.format == crate::report::Format::Html {
+        // The same document as `heapsnap report FILE` (every class; the page sorts and filters).
+        let text = crate::commands::report::snapshot(&a.file, &crate::report::html::HtmlOptions::default())?;
+        out.write_all(text.as_bytes())?;
+        return Ok(Outcome::Ok);
+    }
     let an = crate::app::load_for_summary(&a.file)?;
     let t = crate::timing::Phase::start("summary report");
     let report = build_summary(&an, &a.file.display().to_string(), a.sort, a.limit, filter.as_ref());

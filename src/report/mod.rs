@@ -3,6 +3,7 @@
 //! through the [`Render`] trait, one file per report kind. Rows are sorted before they get here.
 
 pub mod diff;
+pub mod html;
 pub mod retainers;
 pub mod style;
 pub mod summary;
@@ -24,6 +25,8 @@ pub enum Format {
     Json,
     /// Markdown, for pull-request comments.
     Markdown,
+    /// A self-contained HTML report, as `heapsnap report` writes it (`summary` and `diff` only).
+    Html,
 }
 
 /// A report that renders in every format.
@@ -42,6 +45,11 @@ pub trait Render: Serialize {
                 serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
                 out.write_all(b"\n")
             }
+            // `summary` and `diff` route HTML to [`html::render`] before they get here; other commands refuse
+            // it before loading (`app::run`).
+            Format::Html => Err(std::io::Error::other(
+                "--format html: only `summary`, `diff` and `report` write HTML",
+            )),
         }
     }
 }

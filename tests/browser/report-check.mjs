@@ -1,0 +1,162 @@
+// Opens a heapsnap HTML report in headless Chromium (Debian's /usr/bin/chromium through puppeteer-core, as
+// pinned by fixtures/gen/browser/package.json; run `npm ci` there first) and drives it like a reader:
+// console errors and every network request are recorded, the treemap is zoomed in by clicking its largest
+// block until it is at least MIN_DEPTH deep and back out by the breadcrumb, the Summary table is sorted and
+// filtered, the first finding is closed and opened again, the growth charts are read. Screenshots of each
+// view go to OUT_DIR. Prints one JSON object of what it saw; tests/html_report.rs checks it.
+//
+//   node tests/browser/report-check.mjs REPORT.html OUT_DIR NAME [MIN_DEPTH]
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const require = createRequire(path.join(here, '../../fixtures/gen/browser/package.json'));
+const puppeteer = require('puppeteer-core');
+
+const [report, outDir, name, minDepthArg] = process.argv.slice(2);
+if (!report || !outDir || !name) {
+  console.error('usage: node report-check.mjs REPORT.html OUT_DIR NAME [MIN_DEPTH]');
+  process.exit(2);
+}
+const minDepth = Number(minDepthArg || 5);
+fs.mkdirSync(outDir, { recursive: true });
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'heapsnap-report-'));
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  userDataDir,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-extensions', '--disable-default-apps'],
+});
+const result = { console_errors: [], page_errors: [], requests: [], failed_requests: [], dialogs: [] };
+try {
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 900 });
+  const url = 'file://' + path.resolve(report);
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') result.console_errors.push(m.text()); });
+  page.on('pageerror', (e) => result.page_errors.push(String(e)));
+  page.on('request', (r) => { if (r.url() !== url) result.requests.push(r.url()); });
+  page.on('requestfailed', (r) => result.failed_requests.push(r.url()));
+  page.on('dialog', async (d) => { result.dialogs.push(d.message()); await d.dismiss(); });
+  await page.goto(url, { waitUntil: 'load' });
+  const boxOf = async (sel) => {
+    const h = await page.$(sel);
+    await h.scrollIntoView();
+    return h.boundingBox();
+  };
+  result.kind = await page.$eval('body', (b) => b.dataset.kind);
+  result.pwned = await page.evaluate(() => window.__pwned || null);
+  result.injected_img = await page.$$eval('img', (x) => x.length);
+  result.title = await page.title();
+  await page.screenshot({ path: path.join(outDir, `${name}-page.png`), fullPage: true });
+  await new Promise((r) => setTimeout(r, 300));
+
+  // The treemap at the root: the largest block of the first level.
+  const level1 = () => page.$$eval('#treemap-svg g.level1[data-id]', (gs) => gs.map((g) => ({
+    id: Number(g.dataset.id), area: Number(g.dataset.area), zoomable: g.classList.contains('zoomable'),
+    idx: Number(g.dataset.idx), hl: g.classList.contains('hl'),
+  })));
+  const first = await level1();
+  first.sort((a, b) => b.area - a.area);
+  result.largest_block_id = first.length ? first[0].id : null;
+  result.level1_ids_by_area = first.map((b) => b.id);
+  result.highlighted = await page.$$eval('#treemap-svg g.hl', (x) => x.length);
+  const treemap = await page.$('#treemap');
+  await treemap.screenshot({ path: path.join(outDir, `${name}-treemap.png`) });
+  // Hover the largest block: the tooltip shows its name, id, sizes and path.
+  const box = await boxOf(`#treemap-svg g.level1[data-idx="${first[0].idx}"] rect`);
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  result.tooltip = await page.$eval('#tip', (t) => (t.hidden ? null : t.textContent));
+  // Zoom: the largest embedded node at least MIN_DEPTH deep (its dominators are larger, so drawn), reached by
+  // clicking each block of its dominator chain in turn.
+  await new Promise((r) => setTimeout(r, 300));
+  const chainIdx = await page.evaluate((minDepth) => {
+    const rows = JSON.parse(document.getElementById('tree-data').textContent).nodes;
+    const depth = [];
+    let best = -1;
+    rows.forEach((r, i) => {
+      depth[i] = r[1] < 0 ? 0 : depth[r[1]] + 1;
+      if (depth[i] >= minDepth && (r[7] > 0 || rows.some((x) => x[1] === i)) && (best < 0 || r[6] > rows[best][6])) best = i;
+    });
+    const chain = [];
+    for (let i = best; i >= 0; i = rows[i][1]) chain.unshift(i);
+    return chain;
+  }, minDepth);
+  const depths = [];
+  for (const idx of chainIdx.slice(1)) {
+    const sel = `#treemap-svg g.level1[data-idx="${idx}"] rect`;
+    if (!(await page.$(sel))) break;
+    const b = await boxOf(sel);
+    await page.mouse.click(b.x + 3, b.y + 3);
+    depths.push(await page.$eval('#treemap-svg', (s) => Number(s.dataset.depth)));
+  }
+  result.zoom_depths = depths;
+  result.crumbs = await page.$$eval('#crumbs button', (bs) => bs.map((b) => b.textContent));
+  await treemap.screenshot({ path: path.join(outDir, `${name}-treemap-zoomed.png`) });
+  // Back to the root by the first breadcrumb.
+  await page.click('#crumbs li:first-child button');
+  result.depth_after_crumb = await page.$eval('#treemap-svg', (s) => Number(s.dataset.depth));
+  // Keyboard: Tab to a block, Enter zooms, Escape goes back.
+  await page.$eval('#treemap-svg g.level1.zoomable', (g) => g.focus());
+  await page.keyboard.press('Enter');
+  result.depth_after_enter = await page.$eval('#treemap-svg', (s) => Number(s.dataset.depth));
+  await page.keyboard.press('Escape');
+  result.depth_after_escape = await page.$eval('#treemap-svg', (s) => Number(s.dataset.depth));
+
+  if (result.kind === 'snapshot') {
+    // Sort the Summary by Objects (largest first) and filter it.
+    await page.click('#summary-table th[data-col="2"] button');
+    result.sorted_counts = await page.$$eval('#summary-table tbody tr', (rs) =>
+      rs.slice(0, 5).map((r) => Number(r.cells[2].dataset.v)));
+    const rows = await page.$$eval('#summary-table tbody tr', (rs) => rs.length);
+    await page.type('#summary input.filter', 'Array');
+    result.filter = {
+      rows,
+      shown: await page.$$eval('#summary-table tbody tr:not([hidden])', (rs) => rs.map((r) => r.cells[0].textContent)),
+    };
+    const stats = await page.$('#statistics');
+    await stats.screenshot({ path: path.join(outDir, `${name}-statistics.png`) });
+    const top = await page.$('#top');
+    await page.click('#top-table tbody tr:first-child details summary').catch(() => {});
+    await top.screenshot({ path: path.join(outDir, `${name}-top.png`) });
+  } else {
+    // The first finding: close it, then open it by its summary; its holder path shows.
+    const findings = await page.$$('li.finding > details');
+    result.findings = findings.length;
+    if (findings.length) {
+      await page.$eval('li.finding > details', (d) => { d.open = false; });
+      const hidden = await page.$eval('li.finding ol.holder', (o) => o.checkVisibility());
+      await page.click('li.finding > details > summary');
+      const shown = await page.$eval('li.finding ol.holder', (o) => o.checkVisibility());
+      result.finding_path = {
+        visible_when_closed: hidden, visible_when_opened: shown,
+        steps: await page.$$eval('li.finding:first-child ol.holder li', (ls) => ls.map((l) => l.textContent)),
+      };
+      const f = await page.$('#findings');
+      await f.screenshot({ path: path.join(outDir, `${name}-findings.png`) });
+    }
+    // Growth charts: the count line's y per snapshot (SVG y grows downwards) and the caption numbers.
+    result.charts = await page.$$eval('figure.chart', (fs) => fs.map((f) => ({
+      class: f.dataset.class,
+      rising: f.classList.contains('rising'),
+      count_y: f.querySelector('polyline.count').getAttribute('points').split(' ').map((p) => Number(p.split(',')[1])),
+      counts: f.querySelector('.counts').textContent,
+    })));
+    const g = await page.$('#growth');
+    await g.screenshot({ path: path.join(outDir, `${name}-growth.png`) });
+    const c = await page.$('#comparison');
+    await c.screenshot({ path: path.join(outDir, `${name}-comparison.png`) });
+  }
+  // Dark scheme: the page follows prefers-color-scheme.
+  await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+  result.dark_background = await page.$eval('body', (b) => getComputedStyle(b).backgroundColor);
+  await page.screenshot({ path: path.join(outDir, `${name}-dark.png`) });
+  await page.close();
+} finally {
+  await browser.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+console.log(JSON.stringify(result));
