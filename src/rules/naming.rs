@@ -30,16 +30,9 @@ pub fn context_of(s: &Snapshot, closure: u32) -> Option<u32> {
     internal(s, closure, &[b"context"])
 }
 
-/// The name of the script a closure comes from (its `SharedFunctionInfo`'s script), when the snapshot has it.
+/// The name of the script a closure comes from ([`crate::names::script_url`]).
 pub fn script_name(s: &Snapshot, closure: u32) -> Option<String> {
-    let sfi = internal(s, closure, &[b"shared"])?;
-    let script = internal(s, sfi, &[b"script_or_debug_info", b"script"])?;
-    let name = if s.name_bytes(script).starts_with(b"system / Script") {
-        s.name(internal(s, script, &[b"name", b"source_url"])?).into_owned()
-    } else {
-        s.name(script).into_owned()
-    };
-    (!name.is_empty() && !name.starts_with("system /") && !name.starts_with('(')).then_some(name)
+    crate::names::script_url(s, closure)
 }
 
 /// Display name of a closure: its V8 name, or `(anonymous)`.
@@ -59,39 +52,23 @@ pub fn short_file(url: &str) -> &str {
 }
 
 /// The source location of a closure: script id, 0-based line and column from `locations`, the script's name,
-/// and the 1-based line and column.
+/// and the 1-based line and column ([`crate::names::source_position`]).
 pub fn location_of(s: &Snapshot, closure: u32) -> Option<SourceLocation> {
-    let l = s.locations.iter().find(|l| l.node == closure)?;
+    let p = crate::names::source_position(s, closure)?;
     Some(SourceLocation {
-        script_id: l.script_id,
-        line: l.line,
-        column: l.column,
+        script_id: p.script_id,
+        line: p.line - 1,
+        column: p.column - 1,
         function: Some(function_name(s, closure)),
-        url: script_name(s, closure),
-        line_number: l.line + 1,
-        column_number: l.column + 1,
+        url: p.url,
+        line_number: p.line,
+        column_number: p.column,
     })
 }
 
-/// `name (file:line:column)` of a closure, 1-based; `name (script N, line L, col C)` without a script name;
-/// `name()` without a location.
+/// `name (url:line:column)` of a closure, 1-based, as every table shows closures ([`crate::names::closure_label`]).
 pub fn describe_closure(s: &Snapshot, closure: u32) -> String {
-    let name = function_name(s, closure);
-    match location_of(s, closure) {
-        Some(l) => format!("{name} ({})", describe_location(&l)),
-        None => format!("{name}()"),
-    }
-}
-
-/// `file:line:column` (1-based) of a location, with the short file name.
-pub fn describe_location(l: &SourceLocation) -> String {
-    match &l.url {
-        Some(u) => format!("{}:{}:{}", short_file(u), l.line_number, l.column_number),
-        None => format!(
-            "script {}, line {}, col {}",
-            l.script_id, l.line_number, l.column_number
-        ),
-    }
+    crate::names::closure_label(s, closure)
 }
 
 /// The closures whose context is one of `contexts` (one pass over the closures).
