@@ -159,14 +159,16 @@ pub fn run(paths: &[PathBuf], opts: &DiffOptions) -> Result<DiffReport> {
     let loaded: Vec<Result<Analysis>> = paths.par_iter().map(|p| crate::app::load_unclassified(p)).collect();
     let mut snaps = loaded.into_iter().collect::<Result<Vec<Analysis>>>()?;
     t.done();
-    if let Some(w) = order::newest_first(&snaps, paths) {
-        crate::report::style::warn(&w);
-    }
+    // Judged by object ids: said only when the ids turn out comparable (below).
+    let order_warning = order::newest_first(&snaps, paths);
     let defs = std::mem::take(&mut snaps[last].interfaces);
     snaps.par_iter_mut().for_each(|a| a.classify(Some(&defs)));
     snaps[last].interfaces = defs;
     let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let report = diff_analyses(&snaps, files, opts);
+    if let Some(w) = order_warning.filter(|_| report.mode == Mode::Ids) {
+        crate::report::style::warn(&w);
+    }
     crate::app::dispose(snaps);
     Ok(report)
 }
