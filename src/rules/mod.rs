@@ -217,12 +217,6 @@ fn depth(key: &str) -> usize {
     key.matches(" > ").count() + 1
 }
 
-/// The last two hops of a point key: the holder's shape (`[*] ({name, items}) > items (Array) {elements}`).
-fn key_tail(key: &str) -> String {
-    let parts: Vec<&str> = key.rsplitn(3, " > ").collect();
-    parts[..parts.len().min(2)].join(" < ")
-}
-
 /// Entries sampled per finding for what each holds.
 const SAMPLE: usize = 256;
 
@@ -335,7 +329,7 @@ pub fn evaluate(ctx: &DiffContext) -> Verdict {
     let mut merged: Vec<Group> = Vec::new();
     let mut tails: Vec<(String, bool)> = Vec::new();
     for g in groups {
-        let t = (key_tail(&growing[g.points[0]].key), g.internal);
+        let t = (points::tail(&growing[g.points[0]].key), g.internal);
         match tails.iter().position(|x| *x == t) {
             Some(j) if depth(&growing[g.points[0]].key) > 2 => merged[j].points.extend(g.points),
             _ => {
@@ -653,11 +647,11 @@ fn describe(
     let holder = h.path_to(an, first_holder);
     let (holder_name, holder_scope) = naming::code_name(an, h, first_holder, capturing);
     let path = naming::short_path(an, h, first_holder);
-    let main_tail = key_tail(&growing[main].key);
+    let main_tail = points::tail(&growing[main].key);
     let other_holders: Vec<String> = grp
         .points
         .iter()
-        .filter(|&&pi| pi != main && key_tail(&growing[pi].key) != main_tail)
+        .filter(|&&pi| pi != main && points::tail(&growing[pi].key) != main_tail)
         .filter_map(|&pi| censuses[k].get(&growing[pi].key))
         .map(|q| naming::code_name(an, h, q.holders[0], capturing).0)
         .filter(|n| *n != holder_name)

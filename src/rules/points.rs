@@ -85,13 +85,38 @@ pub struct Census {
     pub points: Vec<Point>,
     /// Key -> index in `points`.
     pub by_key: FxHashMap<String, usize>,
+    /// The last two hops of a key, the last hop, and the holder's class and kind ([`tails`]) -> the one point
+    /// that ends so, `None` when several do.
+    pub by_tail: FxHashMap<String, Option<usize>>,
 }
 
 impl Census {
-    /// The point with `key`.
+    /// The point with `key`; else the only point whose key ends with the same two hops, the same last hop, or
+    /// the same holder class and kind, in that order (the same holder reached by another path in this
+    /// snapshot: a module's context held by a different root, another run of the program breaking a tie
+    /// between equally short paths otherwise).
     pub fn get(&self, key: &str) -> Option<&Point> {
-        self.by_key.get(key).map(|&i| &self.points[i])
+        if let Some(&i) = self.by_key.get(key) {
+            return Some(&self.points[i]);
+        }
+        tails(key)
+            .iter()
+            .find_map(|t| self.by_tail.get(t).copied().flatten())
+            .map(|i| &self.points[i])
     }
+}
+
+/// The fallbacks of [`Census::get`] for a key: its last two hops, its last hop, its holder's class and kind.
+fn tails(key: &str) -> [String; 3] {
+    let last = key.rsplit(" > ").next().unwrap_or(key);
+    let class = last.find(" (").map_or(last, |i| &last[i + 1..]);
+    [tail(key), format!("1:{last}"), format!("0:{class}")]
+}
+
+/// The last two hops of a point key: the holder's shape (`[*] ({name, items}) > items (Array) {elements}`).
+pub fn tail(key: &str) -> String {
+    let parts: Vec<&str> = key.rsplitn(3, " > ").collect();
+    parts[..parts.len().min(2)].join(" < ")
 }
 
 /// Whether a node can be a link of a chain.
@@ -189,5 +214,15 @@ pub fn census(an: &Analysis, h: &Holders, min: u64, few: u64, bytes: u64) -> Cen
     });
     points.sort_by(|a, b| a.key.cmp(&b.key));
     let by_key = points.iter().enumerate().map(|(i, p)| (p.key.clone(), i)).collect();
-    Census { points, by_key }
+    let mut by_tail: FxHashMap<String, Option<usize>> = FxHashMap::default();
+    for (i, p) in points.iter().enumerate() {
+        for t in tails(&p.key) {
+            by_tail.entry(t).and_modify(|x| *x = None).or_insert(Some(i));
+        }
+    }
+    Census {
+        points,
+        by_key,
+        by_tail,
+    }
 }
