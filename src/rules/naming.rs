@@ -220,18 +220,28 @@ pub fn short_path(an: &Analysis, h: &Holders, v: u32) -> String {
     let chain = h.chain(v);
     // Index in `chain` of the last engine hop before `v`.
     let start = chain[..chain.len() - 1].iter().rposition(|&x| is_engine_hop(an, x));
-    let Some(start) = start else { return full };
     // The full text has one " > " separated part per kept hop; cut it at the hop after `start`, by name.
-    let e = h.parent_edge[chain[start + 1] as usize];
-    if e == NONE {
-        return full;
-    }
-    let first = an.snap.edge_name_text(e as usize);
-    match full
-        .rfind(&format!(" > {first} "))
-        .or_else(|| full.rfind(&format!(" > {first}")))
-    {
-        Some(i) => full[i + 3..].to_string(),
-        None => full,
+    let cut = start
+        .map(|start| h.parent_edge[chain[start + 1] as usize])
+        .filter(|&e| e != NONE)
+        .and_then(|e| {
+            let first = an.snap.edge_name_text(e as usize);
+            full.rfind(&format!(" > {first} "))
+                .or_else(|| full.rfind(&format!(" > {first}")))
+                .map(|i| full[i + 3..].to_string())
+        })
+        .unwrap_or(full);
+    // C++ template arguments of engine classes folded, as in tables (`blink::HeapVector<…>`).
+    crate::report::text::fold_templates(&cut).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_file_names_keep_the_last_component() {
+        assert_eq!(short_file("/srv/app/server.js"), "server.js");
+        assert_eq!(short_file("file:///tmp/p/app.js?x=1"), "app.js");
     }
 }
