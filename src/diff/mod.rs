@@ -1,11 +1,12 @@
 //! `heapsnap diff`: the Comparison view (DevTools-exact), retained-size deltas, survival across a series of
-//! snapshots, what holds the growth (clusters of retaining paths), and the leak rules.
+//! snapshots, what holds the growth (clusters of retaining paths), and the leak findings.
 //!
 //! Pipeline of [`run`]: load every snapshot side by side, then classify the earlier ones with the last one's
 //! interface definitions (as DevTools' Comparison view does) -> map class keys to one table -> sort each snapshot's ids once ->
-//! compare S0 with S1 ([`compare`]) -> survivors of S1's new objects in the last snapshot -> BFS holders in
-//! the last snapshot ([`holders`]) -> clusters of the growing classes -> rules ([`crate::rules`]) -> report.
-//! Snapshots of different processes share no ids: the report says so and compares aggregates by class.
+//! compare S0 with S1 ([`compare`]) -> survivors of S1's new objects in the last snapshot, beside the BFS holders
+//! of every snapshot ([`holders`]) -> clusters of the growing classes beside the findings ([`crate::rules`]) ->
+//! report. When the ids were reassigned (separate processes, or an inspector session detached between the
+//! snapshots), the report says so, classes are compared by aggregates and the findings match holders by path.
 
 pub mod compare;
 pub mod holders;
