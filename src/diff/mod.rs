@@ -22,10 +22,13 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::Analysis;
 use crate::dominators::NONE;
 use crate::rules::{self, DiffContext, Finding, RuleOptions};
-use crate::summary::SCHEMA_VERSION;
 use crate::timing::Phase;
 use compare::{ClassMap, Comparison};
 use holders::Holders;
+
+/// Version of the `diff` JSON: 2 since findings are one per root cause (new fields, `internals`), `mode`
+/// `paths` replaced `aggregate`, and the counts that need comparable ids may be `null`.
+pub const DIFF_SCHEMA_VERSION: u32 = 2;
 
 /// How objects were matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,7 +244,7 @@ pub fn diff_analyses(snaps: &[Analysis], files: Vec<String>, opts: &DiffOptions)
         )),
     };
     DiffReport {
-        schema_version: SCHEMA_VERSION,
+        schema_version: DIFF_SCHEMA_VERSION,
         files,
         mode,
         note,
