@@ -370,9 +370,14 @@ fn npm_start_records_the_node_process_of_the_script_not_npm() {
         chosen[0]["url"].as_str().unwrap().ends_with("/server.js"),
         "{inspectors:?}"
     );
-    assert!(inspectors
-        .iter()
-        .any(|i| i["chosen"] == false && i["url"].as_str().unwrap().contains("npm")));
+    // npm's own inspector was seen and not chosen (on a loaded machine its entry may have no script URL yet:
+    // its command line names npm then).
+    assert!(
+        inspectors
+            .iter()
+            .any(|i| i["chosen"] == false && i.to_string().contains("npm")),
+        "{inspectors:?}"
+    );
     assert!(m["target"]["argv"][1].as_str().unwrap().ends_with("server.js"));
     assert_target_gone(&m);
 }
