@@ -25,15 +25,6 @@ pub struct DiffOutput {
     pub verbose: bool,
 }
 
-/// `1`, `4`, `~2.3` objects per entry.
-fn per_entry(x: f64) -> String {
-    if (x - x.round()).abs() < 0.05 {
-        format!("{}", x.round() as u64)
-    } else {
-        format!("~{x:.1}")
-    }
-}
-
 impl DiffOutput {
     fn series(&self) -> bool {
         self.diff.files.len() > 2
@@ -193,7 +184,7 @@ impl DiffOutput {
                 .each_holds
                 .iter()
                 .take(6)
-                .map(|h| format!("{} {}", per_entry(h.per_entry), h.class))
+                .map(|h| format!("{} {}", crate::rules::fmt_per_entry(h.per_entry), h.class))
                 .collect();
             field("each holds", &h.join(", "));
         }

@@ -673,16 +673,7 @@ fn describe(
         Some(c) => captured_vars(an, &[c]),
         None => vec![],
     };
-    let rule = label(
-        ctx,
-        censuses,
-        growing,
-        grp,
-        main,
-        &main_name,
-        &holder_name,
-        &main_entries,
-    );
+    let rule = label(ctx, censuses, growing, main, &main_name, &holder_name, &main_entries);
     let count_delta = counts[k] as i64 - counts[0] as i64;
     let freed_delta = freed[k] as i64 - freed[0] as i64;
     let what = match closure {
@@ -814,8 +805,8 @@ fn handler(s: &crate::snapshot::Snapshot, v: u32) -> Option<u32> {
     None
 }
 
-/// `1`, `4`, `0.5`, `~2.3`.
-fn fmt_per_entry(x: f64) -> String {
+/// Objects per entry as the findings print them: `1`, `4`, `~2.3` (reports use it too).
+pub fn fmt_per_entry(x: f64) -> String {
     if (x - x.round()).abs() < 0.05 {
         format!("{}", x.round() as u64)
     } else {
@@ -910,7 +901,6 @@ fn label(
     ctx: &DiffContext,
     censuses: &[Census],
     growing: &[Growing],
-    grp: &Group,
     main: usize,
     main_name: &str,
     holder: &str,
@@ -962,7 +952,6 @@ fn label(
             }
         }
     };
-    let _ = grp;
     rule.to_string()
 }
 
