@@ -8,6 +8,14 @@
 //! that chain is cut, the URL of another closure of the same script id is taken. Without a URL the position
 //! reads `script 82:23:25`.
 //!
+//! A context's variables are `context` edges named by the variable, except in contexts V8 does not treat as
+//! declaration scopes (a loop body's or a block's `let`/`const`, a class body's private names): their slots
+//! are unnamed `hidden` edges, numbered in slot order over the slots that hold an object (a slot holding a
+//! small integer takes no number; one holding `undefined` takes a number but has no edge). The context's
+//! `scope_info` edge leads to its ScopeInfo, whose `hidden` edges to strings are the local names in slot
+//! order. [`context_slot`] puts the two together: slot `k` of `n` names is name `k` when the context's
+//! highest slot number is `n - 1` (every slot holds an object), otherwise one of names `k..=k + n - 1 - max`.
+//!
 //! Cost: a lookup scans the `locations` records once (O(L)) and follows three edges of each closure it tries;
 //! callers format tens to hundreds of rows, so nothing is indexed ahead.
 
@@ -15,6 +23,52 @@ use std::fmt;
 
 use crate::header::{EdgeKind, NodeKind};
 use crate::snapshot::Snapshot;
+
+/// Most names [`context_slot`] offers for one slot before it gives up.
+const SLOT_CANDIDATES: usize = 3;
+
+/// The variable a hidden edge `e` out of a `system / Context` holds, named from the context's scope_info
+/// (module docs), `from` being the edge's source: `pendingAcks`, or `label or pendingAcks` when slots holding
+/// small integers leave two or three names possible. `None` for other edges and sources, or when the
+/// scope_info does not list enough names.
+pub fn context_slot(s: &Snapshot, from: u32, e: usize) -> Option<String> {
+    if s.edge_kind(e) != EdgeKind::Hidden || !s.name_bytes(from).starts_with(b"system / Context") {
+        return None;
+    }
+    let k = s.edge_name[e] as usize;
+    let mut max = 0usize;
+    let mut scope_info = None;
+    for f in s.edges(from) {
+        match s.edge_kind(f) {
+            EdgeKind::Hidden | EdgeKind::Weak => max = max.max(s.edge_name[f] as usize),
+            EdgeKind::Internal if s.edge_name_bytes(f) == b"scope_info" => scope_info = Some(s.edge_to(f)),
+            _ => {}
+        }
+    }
+    let info = scope_info?;
+    let names: Vec<u32> = s
+        .edges(info)
+        .filter(|&f| s.edge_kind(f) == EdgeKind::Hidden && s.kind(s.edge_to(f)) == NodeKind::String)
+        .map(|f| s.edge_to(f))
+        .collect();
+    let cands = slot_candidates(k, max, names.len())?;
+    let words: Vec<String> = cands.map(|i| s.name(names[i]).into_owned()).collect();
+    Some(match words.as_slice() {
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        [] => return None,
+    })
+}
+
+/// Which of `n` local names slot number `k` can be when the context's highest slot number is `max` (module
+/// docs), or `None` when that is more than [`SLOT_CANDIDATES`] names or the numbers do not fit `n` names.
+pub fn slot_candidates(k: usize, max: usize, n: usize) -> Option<std::ops::RangeInclusive<usize>> {
+    if k > max || max >= n {
+        return None;
+    }
+    let slack = n - 1 - max;
+    (slack < SLOT_CANDIDATES).then_some(k..=k + slack)
+}
 
 /// Closures of the same script tried for its URL when a closure's own chain to it is cut.
 const SIBLINGS_TRIED: usize = 64;
@@ -106,6 +160,19 @@ pub fn with_source(name: &str, source: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn slot_numbers_map_to_scope_info_names() {
+        // Every slot holds an object: slot k is name k.
+        assert_eq!(super::slot_candidates(0, 2, 3), Some(0..=0));
+        assert_eq!(super::slot_candidates(2, 2, 3), Some(2..=2));
+        // Highest number 0 of two names: the other slot holds a small integer, before or after.
+        assert_eq!(super::slot_candidates(0, 0, 2), Some(0..=1));
+        // Too many possible names, or numbers the names cannot cover.
+        assert_eq!(super::slot_candidates(0, 0, 4), None);
+        assert_eq!(super::slot_candidates(3, 3, 3), None);
+        assert_eq!(super::slot_candidates(1, 0, 3), None);
+    }
+
     use super::*;
 
     fn closures_fixture() -> Snapshot {

@@ -4,7 +4,9 @@
 //! [`Holders::new`] runs one BFS over essential edges (the edges dominators use), first from the user roots
 //! (the root's non-synthetic children, e.g. `global`), then from the root for what only system roots reach,
 //! and keeps the BFS parent edge of every node (4 bytes per node). A path is then a walk up parents.
-//! Folding: element and hidden edges, and edges named by a number (hash table slots), become `[*]`; hops into V8 backing stores (internal edges to `hidden` or
+//! Folding: element and hidden edges, and edges named by a number (hash table slots), become `[*]`, except a
+//! block context's unnamed slots, which read as their variable ([`crate::names::context_slot`]); repeated
+//! hops of one linked structure (`_idleNext (Timeout) > _idleNext (Timeout)`) fold into one; hops into V8 backing stores (internal edges to `hidden` or
 //! `array` nodes, a closure's `context`) are skipped, so `Map > table > [12]` reads `Map > [*]`.
 //! A path through a page's JS global object or its proxy (reached from a native context by `global_object` /
 //! `global_proxy_object`, as Chromium's `Window` is) starts at it, not at the system roots above it.
@@ -27,8 +29,12 @@ pub struct Holders {
     pub order: Vec<u32>,
 }
 
-/// Longest path walked.
+/// Longest path walked, not counting repeated hops of one linked structure.
 const MAX_STEPS: usize = 48;
+
+/// Repeated hops of one linked structure walked on top of [`MAX_STEPS`] (a timer list thousands long reads
+/// from its head; a longer list starts at `…`).
+const MAX_REPEATS: usize = 8192;
 
 impl Holders {
     /// Run the BFS on `an`.
@@ -95,12 +101,25 @@ impl Holders {
         }
     }
 
-    /// The nodes from the BFS root down to `v` (inclusive), at most `MAX_STEPS` + 1 of them.
-    pub fn chain(&self, v: u32) -> Vec<u32> {
+    /// The nodes from the BFS root down to `v` (inclusive): at most [`MAX_STEPS`] hops, plus up to
+    /// [`MAX_REPEATS`] hops that repeat the one below them (same edge, same node name: a list's `next`).
+    pub fn chain(&self, s: &crate::snapshot::Snapshot, v: u32) -> Vec<u32> {
         let mut out = vec![v];
         let mut x = v;
-        while self.parent_edge[x as usize] != NONE && out.len() <= MAX_STEPS {
-            x = self.parent[x as usize];
+        let (mut steps, mut repeats) = (0, 0);
+        let mut below: Option<(u8, u32)> = None;
+        while self.parent_edge[x as usize] != NONE && steps < MAX_STEPS {
+            let e = self.parent_edge[x as usize] as usize;
+            let hop = (s.edge_type(e), s.edge_name[e]);
+            let p = self.parent[x as usize];
+            let repeat = below == Some(hop) && s.node_name[x as usize] == s.node_name[out[out.len() - 2] as usize];
+            if repeat && repeats < MAX_REPEATS {
+                repeats += 1;
+            } else {
+                steps += 1;
+            }
+            below = Some(hop);
+            x = p;
             out.push(x);
         }
         out.reverse();
@@ -135,7 +154,7 @@ impl Holders {
     /// [`Self::signature`], and whether the text starts at `v` itself.
     fn folded(&self, an: &Analysis, v: u32, include_self: bool) -> (String, bool) {
         let s = &an.snap;
-        let chain = self.chain(v);
+        let chain = self.chain(s, v);
         let mut parts: Vec<String> = Vec::with_capacity(chain.len() + 1);
         let first = chain[0];
         let truncated = self.parent_edge[first as usize] != NONE;
@@ -156,10 +175,17 @@ impl Holders {
         } else {
             node_label(an, head)
         });
+        // The hops kept, as (edge label, node); the last one is always kept.
+        let mut hops: Vec<(String, u32)> = Vec::with_capacity(chain.len());
         for (k, &node) in chain.iter().enumerate().skip(1 + skip) {
             let e = self.parent_edge[node as usize] as usize;
             let kind = s.edge_kind(e);
             let target = s.kind(node);
+            // A block context's unnamed slot, named from its scope_info.
+            if let Some(var) = crate::names::context_slot(s, chain[k - 1], e) {
+                hops.push((var, node));
+                continue;
+            }
             let backing = matches!(kind, EdgeKind::Internal | EdgeKind::Hidden)
                 && (matches!(target, NodeKind::Hidden | NodeKind::Array)
                     || (kind == EdgeKind::Internal && s.edge_name_bytes(e) == b"context"));
@@ -178,17 +204,38 @@ impl Holders {
                 }
                 _ => s.edge_name_text(e),
             };
-            if k == last {
+            hops.push((label, node));
+        }
+        // Repeated hops of one linked structure (`_idleNext (Timeout) > _idleNext (Timeout)`, a queue's
+        // `next`, a reaction chain) fold into one, as indices fold into `[*]`: the elements of one list share
+        // one path.
+        let mut folded: Vec<(String, String)> = Vec::with_capacity(hops.len());
+        for (label, node) in hops {
+            let class = node_label(an, node);
+            if folded.last().is_some_and(|(l, c)| *l == label && *c == class) {
+                continue;
+            }
+            folded.push((label, class));
+        }
+        let n = folded.len();
+        for (i, (label, class)) in folded.into_iter().enumerate() {
+            if i + 1 < n {
+                parts.push(format!("{label} ({class})"));
+            } else {
                 parts.push(label);
                 if include_self {
-                    parts.push(node_label(an, node));
+                    parts.push(class);
                 }
-            } else {
-                parts.push(format!("{label} ({})", node_label(an, node)));
             }
         }
         (parts.join(" > "), !truncated && skip == last)
     }
+}
+
+/// The name of edge `e` out of `from` as paths show it: a block context's unnamed slot by its variable
+/// ([`crate::names::context_slot`]), other edges by their name or index.
+pub fn edge_label(s: &crate::snapshot::Snapshot, from: u32, e: usize) -> String {
+    crate::names::context_slot(s, from, e).unwrap_or_else(|| s.edge_name_text(e))
 }
 
 /// How a node appears in a path: its class name, `name()` for closures, the name of synthetic roots.

@@ -432,7 +432,7 @@ fn freed_per_snapshot(ctx: &DiffContext, censuses: &[Census], sets: &[Vec<&str>]
 
 /// Whether `c` is held through a marked node: on its shortest path, or dominated by one.
 fn inside(an: &Analysis, h: &Holders, marked: &FixedBitSet, c: u32) -> bool {
-    if h.chain(c).iter().any(|&x| marked.contains(x as usize)) {
+    if h.chain(&an.snap, c).iter().any(|&x| marked.contains(x as usize)) {
         return true;
     }
     let mut x = c;

@@ -3,7 +3,8 @@
 //! (`app.js:31:12`); `bus._events['config-changed']`), closures by function name and `url:line:column`
 //! (1-based, as editors show them), and a retaining path with the root and engine hops left out.
 //!
-//! V8 facts used: a context variable is a `context` edge from a `system / Context`; a closure reaches its
+//! V8 facts used: a context variable is a `context` edge from a `system / Context`, or an unnamed slot of a
+//! block context named by its scope_info ([`crate::names::context_slot`]); a closure reaches its
 //! context by its `context` internal edge; a context whose `previous` is the native context (or that hangs
 //! from the script context table) is a module's or script's top-level scope; a closure's script is its
 //! `shared` SharedFunctionInfo's `script` (`name` / `source_url`); `locations` give a closure's script id,
@@ -98,8 +99,9 @@ pub fn scope_context(s: &Snapshot, h: &Holders, v: u32) -> Option<u32> {
         if e == NONE {
             return None;
         }
-        if s.edge_kind(e as usize) == EdgeKind::Context {
-            return Some(h.parent[x as usize]);
+        let p = h.parent[x as usize];
+        if s.edge_kind(e as usize) == EdgeKind::Context || crate::names::context_slot(s, p, e as usize).is_some() {
+            return Some(p);
         }
         x = h.parent[x as usize];
     }
@@ -147,8 +149,15 @@ pub fn code_name(an: &Analysis, h: &Holders, v: u32, closures: &FxHashMap<u32, V
         }
         let e = e as usize;
         let p = h.parent[x as usize];
-        let name = s.edge_name_text(e);
-        match s.edge_kind(e) {
+        // A block context's unnamed slot reads as the variable its scope_info names.
+        let slot = crate::names::context_slot(s, p, e);
+        let kind = if slot.is_some() {
+            EdgeKind::Context
+        } else {
+            s.edge_kind(e)
+        };
+        let name = slot.unwrap_or_else(|| s.edge_name_text(e));
+        match kind {
             EdgeKind::Context => {
                 let expr = format!("{name}{suffix}");
                 let capturing = closures.get(&p).map(Vec::as_slice).unwrap_or(&[]);
@@ -217,15 +226,15 @@ fn is_engine_hop(an: &Analysis, v: u32) -> bool {
 /// onRequestDone()`): what the code reaches it by. The full path is [`Holders::path_to`].
 pub fn short_path(an: &Analysis, h: &Holders, v: u32) -> String {
     let full = h.path_to(an, v);
-    let chain = h.chain(v);
+    let chain = h.chain(&an.snap, v);
     // Index in `chain` of the last engine hop before `v`.
     let start = chain[..chain.len() - 1].iter().rposition(|&x| is_engine_hop(an, x));
     // The full text has one " > " separated part per kept hop; cut it at the hop after `start`, by name.
     let cut = start
-        .map(|start| h.parent_edge[chain[start + 1] as usize])
-        .filter(|&e| e != NONE)
-        .and_then(|e| {
-            let first = an.snap.edge_name_text(e as usize);
+        .map(|start| (chain[start], h.parent_edge[chain[start + 1] as usize]))
+        .filter(|&(_, e)| e != NONE)
+        .and_then(|(from, e)| {
+            let first = crate::diff::holders::edge_label(&an.snap, from, e as usize);
             full.rfind(&format!(" > {first} "))
                 .or_else(|| full.rfind(&format!(" > {first}")))
                 .map(|i| full[i + 3..].to_string())
