@@ -34,7 +34,7 @@ use crate::diff::compare::ClassMap;
 use crate::diff::holders::Holders;
 use crate::diff::{DiffClassRow, Mode};
 use crate::dominators::NONE;
-use crate::header::NodeKind;
+use crate::header::{EdgeKind, NodeKind};
 use points::{Census, PointKind};
 
 /// A source location: V8's raw script id, 0-based line and column, plus the script's URL or file name and the
@@ -81,7 +81,7 @@ pub struct Held {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// Label (`unbounded-array`, `unbounded-queue`, `map-keys`, `set-keys`, `cache`, `closures`, `listeners`,
-    /// `timers`, `promise-reactions`, `linked-list`, `strings`, `sliced-strings`, `detached-dom`,
+    /// `timers`, `promise-reactions`, `linked-list`, `strings`, `sliced-strings`, `buffer-views`, `detached-dom`,
     /// `class-growth`); it does not order findings.
     pub rule: String,
     /// The class that accumulates (the most common real class of the entries).
@@ -739,6 +739,14 @@ fn describe(
             .collect();
         reason.push_str(&format!("; each holds {}", parts.join(", ")));
     }
+    if rule == "buffer-views" {
+        let stores: Vec<u64> = main_entries.iter().filter_map(|&v| backing_store(s, v)).collect();
+        let mean = stores.iter().sum::<u64>() / stores.len().max(1) as u64;
+        reason.push_str(&format!(
+            "; each view keeps an ArrayBuffer of {} alive",
+            crate::report::human_size(mean)
+        ));
+    }
     if !captured.is_empty() {
         reason.push_str(&format!("; captured: {}", captured.join(", ")));
     }
@@ -929,6 +937,8 @@ fn label(
         "closures"
     } else if main_name == "(sliced string)" {
         "sliced-strings"
+    } else if views_keep_buffers(s, sample) {
+        "buffer-views"
     } else if internals::is_primitive_class(main_name) {
         "strings"
     } else {
@@ -953,6 +963,33 @@ fn label(
         }
     };
     rule.to_string()
+}
+
+/// Least mean backing store, in bytes, of the sampled entries for a `buffer-views` finding: views (Buffers,
+/// typed arrays, DataViews) whose memory is mostly the ArrayBuffer they keep alive.
+const VIEW_BACKING_MIN: u64 = 1024;
+
+/// The backing store size of a typed array, Buffer or DataView (its `buffer` ArrayBuffer's `backing_store`),
+/// `None` for other objects.
+fn backing_store(s: &crate::snapshot::Snapshot, view: u32) -> Option<u64> {
+    let internal = |from: u32, name: &[u8]| {
+        s.edges(from)
+            .find(|&e| s.edge_kind(e) == EdgeKind::Internal && s.edge_name_bytes(e) == name)
+            .map(|e| s.edge_to(e))
+    };
+    let buffer = internal(view, b"buffer")?;
+    let store = internal(buffer, b"backing_store")?;
+    Some(s.node_self[store as usize] as u64)
+}
+
+/// Whether every sampled entry is a view of an ArrayBuffer and their backing stores average at least
+/// [`VIEW_BACKING_MIN`]: small views keeping large buffers alive (`buf.subarray(0, 16)` of a 64 KiB frame).
+fn views_keep_buffers(s: &crate::snapshot::Snapshot, sample: &[u32]) -> bool {
+    let stores: Option<Vec<u64>> = sample.iter().map(|&v| backing_store(s, v)).collect();
+    match stores {
+        Some(st) if !st.is_empty() => st.iter().sum::<u64>() / st.len() as u64 >= VIEW_BACKING_MIN,
+        _ => false,
+    }
 }
 
 /// Whether, at every step, some objects the point held before are gone from it after (by id): a queue that
