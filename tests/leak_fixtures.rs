@@ -132,7 +132,7 @@ fn every_planted_leak_is_one_finding_ranked_by_what_a_fix_frees() {
         check(&dir, &report, &dir.display().to_string());
         scenarios += 1;
     }
-    assert!(scenarios >= 18, "only {scenarios} scenarios found");
+    assert!(scenarios >= 20, "only {scenarios} scenarios found");
 }
 
 #[test]
@@ -235,6 +235,7 @@ fn generated_variants_give_the_same_findings() {
         ("timers", "reassigned"),
         ("string-array", "runs"),
         ("sliced-strings", "reassigned"),
+        ("block-scope", "runs"),
     ] {
         let out = tmp.path().join(format!("{scenario}-{mode}"));
         let st = std::process::Command::new("bash")
