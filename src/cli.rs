@@ -208,6 +208,17 @@ pub struct DiffFlags {
     /// Class rows shown in table and Markdown output (JSON has every row).
     #[arg(long, short = 'n', default_value_t = 20, value_name = "N")]
     pub limit: usize,
+    /// The CI checks and the findings' thresholds (shared with `heapsnap report`).
+    #[command(flatten)]
+    pub checks: CheckFlags,
+    /// Show each finding's full retaining path from a GC root (engine hops included).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+/// The CI checks and the findings' thresholds: `heapsnap diff`'s, `record`'s and `report`'s (a series).
+#[derive(Debug, Args)]
+pub struct CheckFlags {
     /// Exit 1 when METRIC>VALUE (or >=): `findings`, a class metric (`retained_delta`, `size_delta`,
     /// `delta_count`, `new_count`, `surviving_count`, `surviving_size`: the largest over classes) or
     /// `total.size_delta`, `total.new_count`, `total.alloc_size`, `total.surviving_count`,
@@ -227,9 +238,6 @@ pub struct DiffFlags {
     /// capped performance-timeline buffers) as findings too.
     #[arg(long)]
     pub include_internals: bool,
-    /// Show each finding's full retaining path from a GC root (engine hops included).
-    #[arg(long, short = 'v')]
-    pub verbose: bool,
 }
 
 impl DiffArgs {
@@ -362,16 +370,7 @@ pub struct ReportArgs {
     /// Largest objects listed (one snapshot).
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub top: usize,
-    /// As `diff --fail-on` (a series): exit 1 when METRIC>VALUE. Repeatable.
-    #[arg(long, value_name = "EXPR")]
-    pub fail_on: Vec<String>,
-    /// As `diff --budget` (a series).
-    #[arg(long, value_name = "FILE")]
-    pub budget: Option<PathBuf>,
-    /// As `diff --suppress` (a series). Repeatable.
-    #[arg(long, value_name = "PATTERN")]
-    pub suppress: Vec<String>,
-    /// As `diff --min-count` (a series).
-    #[arg(long, default_value_t = 50, value_name = "N")]
-    pub min_count: u64,
+    /// The verdict of a series: `heapsnap diff`'s checks.
+    #[command(flatten, next_help_heading = "Verdict (a series; heapsnap diff's options)")]
+    pub checks: CheckFlags,
 }

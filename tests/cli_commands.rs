@@ -466,3 +466,33 @@ fn completions_and_man_page_are_generated_from_the_cli_definition() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with(".ie") && text.contains(".SH NAME") && text.contains("summary"));
 }
+
+/// `heapsnap report` of a series takes `diff`'s checks, `--include-internals` among them: the timers series'
+/// `(compiled code)` growth (an engine internal) becomes a second finding of the report only with it.
+#[test]
+fn report_takes_diffs_include_internals() {
+    let series = [
+        "fixtures/leaks/timers/1.heapsnapshot.gz",
+        "fixtures/leaks/timers/2.heapsnapshot.gz",
+        "fixtures/leaks/timers/3.heapsnapshot.gz",
+    ];
+    let findings = |extra: &[&str]| {
+        let mut args = vec!["report", "-q"];
+        args.extend(series);
+        args.extend(extra);
+        let html = run(&args);
+        html.matches("class=\"finding\"").count()
+    };
+    assert_eq!(findings(&[]), 1, "the timer leak alone");
+    assert_eq!(findings(&["--include-internals"]), 2, "the timer leak and (compiled code)");
+    let json = run_json(&[
+        "diff",
+        "--format",
+        "json",
+        "--include-internals",
+        series[0],
+        series[1],
+        series[2],
+    ]);
+    assert_eq!(json["findings"].as_array().unwrap().len(), 2);
+}

@@ -10,9 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use rayon::prelude::*;
 
-use crate::analysis::Analysis;
 use crate::app::Outcome;
 use crate::ci::CiConfig;
 use crate::cli::ReportArgs;
@@ -36,13 +34,8 @@ pub fn run(a: ReportArgs, out: &mut dyn Write) -> Result<Outcome> {
     let (text, outcome) = if a.files.len() == 1 {
         (snapshot(&a.files[0], &opts)?, Outcome::Ok)
     } else {
-        let ci = crate::commands::diff::ci_checks(&a.fail_on, a.budget.as_deref(), &a.suppress)?;
-        series(
-            &a.files,
-            &ci,
-            &crate::commands::diff::diff_options(a.min_count, false),
-            &opts,
-        )?
+        let ci = crate::commands::diff::ci_config(&a.checks)?;
+        series(&a.files, &ci, &crate::commands::diff::diff_options(&a.checks), &opts)?
     };
     match &a.output {
         Some(path) => std::fs::write(path, text.as_bytes())
@@ -92,18 +85,10 @@ pub fn series(files: &[PathBuf], ci: &CiConfig, dopts: &DiffOptions, opts: &Html
         files.len() >= 2,
         "a diff report needs at least two snapshots (oldest first)"
     );
-    // As `diff::run` loads them: side by side, then the earlier ones classified with the last one's interfaces,
-    // kept here for the treemap of the last one.
-    let last = files.len() - 1;
-    let t = Phase::start("load snapshots");
-    let loaded: Vec<Result<Analysis>> = files.par_iter().map(|p| crate::app::load_unclassified(p)).collect();
-    let mut snaps = loaded.into_iter().collect::<Result<Vec<Analysis>>>()?;
-    t.done();
-    let defs = std::mem::take(&mut snaps[last].interfaces);
-    snaps.par_iter_mut().for_each(|a| a.classify(Some(&defs)));
-    snaps[last].interfaces = defs;
+    let (snaps, order_warning) = diff::load_series(files)?;
     let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
     let mut report = diff::diff_analyses(&snaps, names, dopts);
+    diff::warn_order(&report, order_warning);
     let verdict = ci.apply(&mut report);
     let fail = verdict.verdict == "fail";
     let output = DiffOutput {

@@ -155,26 +155,36 @@ pub struct DiffOptions {
 
 /// Load `paths` (oldest first) and diff them.
 pub fn run(paths: &[PathBuf], opts: &DiffOptions) -> Result<DiffReport> {
-    anyhow::ensure!(paths.len() >= 2, "diff needs at least two snapshots");
+    let (snaps, order_warning) = load_series(paths)?;
+    let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let report = diff_analyses(&snaps, files, opts);
+    warn_order(&report, order_warning);
+    crate::app::dispose(snaps);
+    Ok(report)
+}
+
+/// Load a series (oldest first) for [`diff_analyses`]: every snapshot side by side (their sequential passes
+/// share the cores), then the earlier ones classified with the last one's interface definitions, as DevTools'
+/// Comparison view does. Also the warning if the ids say the files were given newest first.
+pub fn load_series(paths: &[PathBuf]) -> Result<(Vec<Analysis>, Option<String>)> {
+    anyhow::ensure!(paths.len() >= 2, "a diff needs at least two snapshots (oldest first)");
     let last = paths.len() - 1;
-    // Every snapshot is loaded side by side (their sequential passes share the cores), then the earlier ones
-    // are classified with the last one's interface definitions, as DevTools' Comparison view does.
     let t = Phase::start("load snapshots");
     let loaded: Vec<Result<Analysis>> = paths.par_iter().map(|p| crate::app::load_unclassified(p)).collect();
     let mut snaps = loaded.into_iter().collect::<Result<Vec<Analysis>>>()?;
     t.done();
-    // Judged by object ids: said only when the ids turn out comparable (below).
     let order_warning = order::newest_first(&snaps, paths);
     let defs = std::mem::take(&mut snaps[last].interfaces);
     snaps.par_iter_mut().for_each(|a| a.classify(Some(&defs)));
     snaps[last].interfaces = defs;
-    let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    let report = diff_analyses(&snaps, files, opts);
-    if let Some(w) = order_warning.filter(|_| report.mode == Mode::Ids) {
+    Ok((snaps, order_warning))
+}
+
+/// Print [`load_series`]'s newest-first warning, judged by object ids: only when the ids are comparable.
+pub fn warn_order(report: &DiffReport, warning: Option<String>) {
+    if let Some(w) = warning.filter(|_| report.mode == Mode::Ids) {
         crate::report::style::warn(&w);
     }
-    crate::app::dispose(snaps);
-    Ok(report)
 }
 
 /// Diff analysed snapshots (oldest first; the earlier ones classified with the last one's interfaces).

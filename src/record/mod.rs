@@ -192,7 +192,7 @@ pub struct RecordOutcome {
 /// `heapsnap record`: record, then the verdict of `heapsnap diff` on `out`.
 pub fn command(a: RecordArgs, out: &mut dyn Write) -> Result<Outcome> {
     // The diff's options are validated (and the budget read) before the target starts.
-    let ci = crate::commands::diff::ci_config(&a.diff)?;
+    let ci = crate::commands::diff::ci_config(&a.diff.checks)?;
     let opts = RecordOptions::from_args(&a)?;
     let mut rec = run(&opts)?;
     let t = Instant::now();
