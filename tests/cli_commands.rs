@@ -484,7 +484,11 @@ fn report_takes_diffs_include_internals() {
         html.matches("class=\"finding\"").count()
     };
     assert_eq!(findings(&[]), 1, "the timer leak alone");
-    assert_eq!(findings(&["--include-internals"]), 2, "the timer leak and (compiled code)");
+    assert_eq!(
+        findings(&["--include-internals"]),
+        2,
+        "the timer leak and (compiled code)"
+    );
     let json = run_json(&[
         "diff",
         "--format",

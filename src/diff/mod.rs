@@ -333,7 +333,7 @@ fn compare_series(snaps: &[Analysis]) -> Compared {
     let mut selfs = vec![vec![0u64; snaps.len()]; nc];
     let per_snapshot: Vec<Vec<crate::summary::ClassRow>> = snaps
         .par_iter()
-        .map(|an| crate::summary::class_rows(an, Some(&an.class_retained())))
+        .map(|an| crate::summary::class_rows_without_distance(an, Some(&an.class_retained())))
         .collect();
     for (i, snapshot_rows) in per_snapshot.into_iter().enumerate() {
         for row in snapshot_rows {
