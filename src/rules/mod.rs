@@ -371,8 +371,10 @@ pub fn evaluate(ctx: &DiffContext) -> Verdict {
 
     // 6. Growing classes no finding holds.
     let covered = covered(h, &marked);
-    for row in ctx.rows {
-        if let Some(f) = class_growth(ctx, row, &covered) {
+    let candidates: Vec<&DiffClassRow> = ctx.rows.iter().filter(|r| grew_every_step(ctx, r)).collect();
+    let members = members_of(ctx, &candidates);
+    for (row, members) in candidates.into_iter().zip(members) {
+        if let Some(f) = class_growth(ctx, row, &covered, &members) {
             if internals::is_internal_class(&row.name) {
                 internal_findings.push(f);
             } else {
@@ -486,23 +488,57 @@ fn covered(h: &Holders, marked: &FixedBitSet) -> FixedBitSet {
     out
 }
 
-/// A `class-growth` finding for a class that grew at every step and that no finding holds (less than half of
-/// its objects in the last snapshot are held through a finding's entries).
-fn class_growth(ctx: &DiffContext, row: &DiffClassRow, covered: &FixedBitSet) -> Option<Finding> {
-    let k = ctx.snaps.len() - 1;
+/// Whether a class row is a `class-growth` candidate: it grew by `min_count` at every step, by at least
+/// `min_retained` retained bytes, and is not a primitive (strings, numbers: named by their holders instead).
+fn grew_every_step(ctx: &DiffContext, row: &DiffClassRow) -> bool {
     let min = ctx.options.min_count.max(1);
-    if !row.counts.windows(2).all(|w| w[1] >= w[0] + min)
-        || row.retained_delta < ctx.options.min_retained as i64
-        || internals::is_primitive_class(&row.name)
-    {
-        return None;
+    row.counts.windows(2).all(|w| w[1] >= w[0] + min)
+        && row.retained_delta >= ctx.options.min_retained as i64
+        && !internals::is_primitive_class(&row.name)
+}
+
+/// The sized objects of each row's class in the last snapshot, in ordinal order: one parallel pass over the
+/// nodes for all rows (a pass per row cost ~40 ms each on 14 M nodes, and a two-snapshot diff of a large
+/// heap has dozens of rows that grew).
+fn members_of(ctx: &DiffContext, rows: &[&DiffClassRow]) -> Vec<Vec<u32>> {
+    let k = ctx.snaps.len() - 1;
+    let an = ctx.last();
+    let mut slot = vec![NONE; ctx.classes.len()];
+    for (i, row) in rows.iter().enumerate() {
+        if let Some(g) = ctx.classes.get(&row.key) {
+            slot[g as usize] = i as u32;
+        }
     }
+    const CHUNK: usize = 1 << 16;
+    let n = an.snap.node_count();
+    let parts: Vec<Vec<Vec<u32>>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut part = vec![Vec::new(); rows.len()];
+            for v in (c * CHUNK) as u32..((c + 1) * CHUNK).min(n) as u32 {
+                let r = slot[ctx.class_of(k, v) as usize];
+                if r != NONE && an.snap.node_self[v as usize] > 0 {
+                    part[r as usize].push(v);
+                }
+            }
+            part
+        })
+        .collect();
+    let mut out = vec![Vec::new(); rows.len()];
+    for part in parts {
+        for (o, p) in out.iter_mut().zip(part) {
+            o.extend(p);
+        }
+    }
+    out
+}
+
+/// A `class-growth` finding for a candidate row ([`grew_every_step`]) that no finding holds (less than half
+/// of its objects in the last snapshot, `members`, are held through a finding's entries).
+fn class_growth(ctx: &DiffContext, row: &DiffClassRow, covered: &FixedBitSet, members: &[u32]) -> Option<Finding> {
+    let k = ctx.snaps.len() - 1;
     let an = ctx.last();
     let h = &ctx.holders[k];
-    let g = ctx.classes.get(&row.key)?;
-    let members: Vec<u32> = (0..an.snap.node_count() as u32)
-        .filter(|&v| ctx.class_of(k, v) == g && an.snap.node_self[v as usize] > 0)
-        .collect();
     // Explained when the objects held through findings account for at least half of the growth.
     let held = members.iter().filter(|&&v| covered.contains(v as usize)).count() as u64;
     let growth = row.counts[k].saturating_sub(row.counts[0]);
