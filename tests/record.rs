@@ -47,6 +47,15 @@ fn record(dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `heapsnap record --out rec FLAGS -- node fixtures/gen/record/server.js --port PORT` (in `dir`).
+fn record_server(dir: &Path, port: &str, flags: &[&str]) -> (i32, String, String) {
+    let server = server_js();
+    let mut args = vec!["--out", "rec"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&["--", "node", &server, "--port", port]);
+    record(dir, &args)
+}
+
 fn manifest(out: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("record.json")).unwrap()).unwrap()
 }
@@ -106,11 +115,10 @@ fn the_leaky_route_fails_the_gate_and_names_the_leaking_class() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
     let url = format!("http://127.0.0.1:{port}/leak");
-    let (code, stdout, stderr) = record(
+    let (code, stdout, stderr) = record_server(
         dir.path(),
+        &port,
         &[
-            "--out",
-            "rec",
             "--url",
             &url,
             "--requests",
@@ -122,11 +130,6 @@ fn the_leaky_route_fails_the_gate_and_names_the_leaking_class() {
             "findings>0",
             "--format",
             "json",
-            "--",
-            "node",
-            &server_js(),
-            "--port",
-            &port,
         ],
     );
     assert_eq!(code, 1, "stderr: {stderr}");
@@ -189,11 +192,10 @@ fn the_steady_route_passes_the_gate() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
     let url = format!("http://127.0.0.1:{port}/steady");
-    let (code, stdout, stderr) = record(
+    let (code, stdout, stderr) = record_server(
         dir.path(),
+        &port,
         &[
-            "--out",
-            "rec",
             "--url",
             &url,
             "--requests",
@@ -204,11 +206,6 @@ fn the_steady_route_passes_the_gate() {
             "findings>0",
             "--format",
             "json",
-            "--",
-            "node",
-            &server_js(),
-            "--port",
-            &port,
         ],
     );
     assert_eq!(code, 0, "stderr: {stderr}\nstdout: {stdout}");
@@ -293,23 +290,10 @@ fn drive_workload_runs_a_command_before_each_snapshot() {
          for (let t = 0; ; t++) try {{ await (await fetch('http://127.0.0.1:{port}/leak')).text(); break; }} \
          catch (e) {{ if (t >= 3) throw e; await new Promise(r => setTimeout(r, 200)); }} }})()\""
     );
-    let (code, stdout, stderr) = record(
+    let (code, stdout, stderr) = record_server(
         dir.path(),
-        &[
-            "--out",
-            "rec",
-            "--drive",
-            &drive,
-            "--fail-on",
-            "findings>0",
-            "--format",
-            "json",
-            "--",
-            "node",
-            &server_js(),
-            "--port",
-            &port,
-        ],
+        &port,
+        &["--drive", &drive, "--fail-on", "findings>0", "--format", "json"],
     );
     assert_eq!(code, 1, "stderr: {stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
@@ -561,22 +545,7 @@ fn fault_a_target_that_exits_during_the_load() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
     let url = format!("http://127.0.0.1:{port}/exit");
-    let (code, _, stderr) = record(
-        dir.path(),
-        &[
-            "--out",
-            "rec",
-            "--url",
-            &url,
-            "--requests",
-            "5",
-            "--",
-            "node",
-            &server_js(),
-            "--port",
-            &port,
-        ],
-    );
+    let (code, _, stderr) = record_server(dir.path(), &port, &["--url", &url, "--requests", "5"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("record: step 1: target exited (code 3)"), "{stderr}");
     assert!(dir.path().join("rec/1.heapsnapshot").exists());
@@ -588,23 +557,7 @@ fn fault_failed_requests_fail_a_strict_run() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
     let url = format!("http://127.0.0.1:{port}/fail");
-    let (code, _, stderr) = record(
-        dir.path(),
-        &[
-            "--out",
-            "rec",
-            "--url",
-            &url,
-            "--requests",
-            "20",
-            "--strict",
-            "--",
-            "node",
-            &server_js(),
-            "--port",
-            &port,
-        ],
-    );
+    let (code, _, stderr) = record_server(dir.path(), &port, &["--url", &url, "--requests", "20", "--strict"]);
     assert_eq!(code, 2);
     assert!(
         stderr.contains("record: step 1: 20 requests failed (--strict): 20 requests in"),
