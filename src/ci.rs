@@ -145,7 +145,7 @@ impl Budget {
     pub fn load(path: &Path) -> Result<Budget> {
         let text = std::fs::read(path).with_context(|| format!("--budget {}", path.display()))?;
         let b: Budget =
-            serde_json::from_slice(&text).with_context(|| format!("--budget {}: not a budget", path.display()))?;
+            crate::json::from_slice(&text).with_context(|| format!("--budget {}: not a budget", path.display()))?;
         for (m, v) in b.default.iter().chain(b.classes.values().flat_map(|c| c.iter())) {
             if !CLASS_METRICS.contains(&m.as_str()) {
                 bail!(

@@ -176,7 +176,7 @@ pub struct SnapshotRecord {
 impl Manifest {
     /// Write to `path` (pretty JSON).
     pub fn write(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)?;
+        let text = crate::json::to_string_pretty(self)?;
         std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))
     }
 }
