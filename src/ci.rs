@@ -172,7 +172,7 @@ pub struct CiConfig {
 }
 
 /// One evaluated check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Check {
     /// The check as written (or `budget: Class.metric<=limit`).
     pub check: String,
@@ -192,7 +192,7 @@ const NO_IDS: &str = "unavailable: object ids were reassigned between the snapsh
                       surviving objects cannot be told (the check is not applied)";
 
 /// The CI section of a diff report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verdict {
     /// `pass` or `fail`.
     pub verdict: String,

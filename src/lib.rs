@@ -28,6 +28,7 @@ pub mod record;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod schema;
 mod sigbus;
 pub mod snapshot;
 pub mod sniff;

@@ -328,7 +328,7 @@ impl Default for PathLimits {
 }
 
 /// Which limits stopped [`devtools_retaining_paths`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct LimitsReached {
     /// `maxDepth` (also set whenever a retainer is too far from the roots to fit).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -26,7 +26,7 @@ pub fn run(a: NodesArgs, out: &mut dyn Write) -> Result<Outcome> {
 }
 
 /// One line of `heapsnap nodes --format ndjson` (the CSV columns are the same, in this order).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct NodeRecord<'a> {
     /// V8 node id.
     pub id: u32,
