@@ -67,6 +67,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
         Command::Record(a) => crate::record::command(*a, out),
+        Command::Schema(a) => {
+            let text = crate::schema::text_for_command(&a.command).expect("clap checked the name");
+            out.write_all(text.as_bytes())?;
+            Ok(Outcome::Ok)
+        }
     }
 }
 

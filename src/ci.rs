@@ -145,7 +145,7 @@ impl Budget {
     pub fn load(path: &Path) -> Result<Budget> {
         let text = std::fs::read(path).with_context(|| format!("--budget {}", path.display()))?;
         let b: Budget =
-            serde_json::from_slice(&text).with_context(|| format!("--budget {}: not a budget", path.display()))?;
+            crate::json::from_slice(&text).with_context(|| format!("--budget {}: not a budget", path.display()))?;
         for (m, v) in b.default.iter().chain(b.classes.values().flat_map(|c| c.iter())) {
             if !CLASS_METRICS.contains(&m.as_str()) {
                 bail!(
@@ -172,7 +172,7 @@ pub struct CiConfig {
 }
 
 /// One evaluated check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Check {
     /// The check as written (or `budget: Class.metric<=limit`).
     pub check: String,
@@ -192,7 +192,7 @@ const NO_IDS: &str = "unavailable: object ids were reassigned between the snapsh
                       surviving objects cannot be told (the check is not applied)";
 
 /// The CI section of a diff report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verdict {
     /// `pass` or `fail`.
     pub verdict: String,

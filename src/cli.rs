@@ -69,6 +69,9 @@ pub enum Command {
     /// tree, the largest objects), or a series as `diff` compares it (findings, growth charts, Comparison,
     /// treemap of the last snapshot, CI verdict and exit code).
     Report(ReportArgs),
+    /// The JSON Schema of a command's `--format json` output (for tools; docs/json.md), on standard output.
+    #[command(hide = true)]
+    Schema(SchemaArgs),
 }
 
 /// Sort keys for class tables.
@@ -259,6 +262,14 @@ pub struct ManArgs {
     /// Write every page (heapsnap.1, heapsnap-summary.1, ...) into this directory instead.
     #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
     pub out_dir: Option<PathBuf>,
+}
+
+/// `heapsnap schema` (hidden).
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The command whose JSON output the schema describes (`nodes`: one NDJSON line; `record`: record.json).
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(crate::schema::COMMANDS))]
+    pub command: String,
 }
 
 /// `heapsnap completions`.

@@ -80,7 +80,7 @@ pub fn write_all(cmd: &clap::Command, dir: &Path) -> Result<Vec<PathBuf>> {
         Ok(())
     };
     write(cmd, "")?;
-    for sub in cmd.get_subcommands() {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         write(sub, sub.get_name())?;
     }
     Ok(written)
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn every_subcommand_has_examples() {
-        for sub in Cli::command().get_subcommands() {
+        for sub in Cli::command().get_subcommands().filter(|s| !s.is_hide_set()) {
             assert!(
                 EXAMPLES.iter().any(|(s, _, _)| *s == sub.get_name()),
                 "no EXAMPLES for {}",

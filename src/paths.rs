@@ -54,12 +54,9 @@ pub fn display_name_bytes(s: &Snapshot, o: u32) -> Vec<u8> {
     }
 }
 
-/// DevTools' display name of node `o` (lone surrogates shown as U+FFFD).
+/// DevTools' display name of node `o` (lone surrogates as [`crate::strings::text`] maps them).
 pub fn display_name(s: &Snapshot, o: u32) -> String {
-    match String::from_utf8(display_name_bytes(s, o)) {
-        Ok(x) => x,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
+    crate::strings::into_text(display_name_bytes(s, o))
 }
 
 /// `consStringName()`: depth-first over `first`/`second` internal edges, appending leaf strings while the
@@ -178,7 +175,7 @@ pub fn edge_name(s: &Snapshot, e: usize) -> String {
             return n.to_string();
         }
     }
-    String::from_utf8_lossy(b).into_owned()
+    crate::strings::text(b).into_owned()
 }
 
 /// `JSHeapSnapshotEdge.toString()`: `.name` / `["a b"]` for properties, `[i]` for elements, `->name` for
@@ -331,7 +328,7 @@ impl Default for PathLimits {
 }
 
 /// Which limits stopped [`devtools_retaining_paths`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct LimitsReached {
     /// `maxDepth` (also set whenever a retainer is too far from the roots to fit).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -1,9 +1,19 @@
 //! The `strings` section: every JSON string decoded once into one contiguous buffer plus an offset table.
 //!
-//! V8 escapes every non-ASCII character as `\uXXXX` and writes **lone surrogates** as they are (`\ud800`), which
-//! is not valid Unicode: serde_json refuses such strings. We decode to WTF-8 (UTF-8 extended with the 3-byte
-//! encoding of surrogates), so nothing is lost, and hand out `Cow<str>` views that replace a lone surrogate with
-//! U+FFFD only when displayed. Raw (unescaped) bytes must be valid UTF-8 and no raw control character may appear.
+//! V8 escapes every non-ASCII character as `\uXXXX`; a JS string may hold **lone surrogates**, which Bun (and
+//! other engines writing this format) keep as `\ud800` escapes (V8 itself writes each byte of one as `?`). Such a
+//! string is not valid Unicode: serde_json refuses it. We decode to WTF-8 (UTF-8 extended with the 3-byte
+//! encoding of surrogates), so nothing is lost. Raw (unescaped) bytes must be valid UTF-8 and no raw control
+//! character may appear.
+//!
+//! **Lone surrogates in `str`s.** A Rust `str` cannot hold a surrogate, so the text views ([`text`],
+//! [`Strings::get`]) map the lone code unit `0xD800 + k` (k < 0x800) to the private-use character
+//! `U+10F800 + k` ([`LONE_SURROGATE_BASE`]), the last 2,048 code points of plane 16. Two different lone surrogates
+//! stay two different strings, so class keys and grouping equal DevTools' (which keeps the code unit), and the
+//! mapping is undone on the way out: JSON output writes the character back as the `\ud800` escape
+//! ([`crate::json`]), tables show it as `\u{d800}` ([`crate::report::text::escape`]). The caveat: a snapshot string
+//! that really holds one of U+10F800..=U+10FFFF (private use, and the two noncharacters at the end of plane 16)
+//! is indistinguishable from a lone surrogate afterwards and is written out as one.
 //!
 //! Cost: one sequential pass (`memchr2` for `"` and `\`), O(n) time; memory: the decoded bytes plus 8 bytes per
 //! string. No allocation per string.
@@ -38,9 +48,9 @@ impl Strings {
         &self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 
-    /// String `i` for display: borrowed when it is valid UTF-8, lone surrogates replaced by U+FFFD otherwise.
+    /// String `i` as text: borrowed when it is valid UTF-8, lone surrogates mapped as [`text`] does otherwise.
     pub fn get(&self, i: usize) -> Cow<'_, str> {
-        String::from_utf8_lossy(self.bytes(i))
+        text(self.bytes(i))
     }
 
     /// Append a string (WTF-8 bytes); returns its index.
@@ -124,6 +134,85 @@ impl Strings {
         out.data.shrink_to_fit();
         Ok(out)
     }
+}
+
+/// The private-use character that stands for the lone UTF-16 code unit `0xD800` in heapsnap's strings; the unit
+/// `0xD800 + k` is `U+10F800 + k` (see the module docs).
+pub const LONE_SURROGATE_BASE: u32 = 0x10_F800;
+
+/// The character that stands for lone surrogate `unit` (`0xD800..=0xDFFF`; other units: `None`).
+pub fn surrogate_char(unit: u16) -> Option<char> {
+    (0xD800..=0xDFFF)
+        .contains(&unit)
+        .then(|| char::from_u32(LONE_SURROGATE_BASE + (unit as u32 - 0xD800)).expect("plane 16 is valid"))
+}
+
+/// The lone surrogate code unit that `c` stands for, when it is one of the private-use characters of
+/// [`surrogate_char`].
+#[inline]
+pub fn lone_surrogate(c: char) -> Option<u16> {
+    let v = c as u32;
+    (v >= LONE_SURROGATE_BASE).then(|| (0xD800 + (v - LONE_SURROGATE_BASE)) as u16)
+}
+
+/// WTF-8 bytes as text: borrowed when they are valid UTF-8 (the common case, one validation pass); otherwise each
+/// lone surrogate becomes its private-use character ([`surrogate_char`]), a high and a low surrogate that follow
+/// each other (two strings joined) become the one character they encode, and any other invalid byte (not
+/// something the decoder writes) becomes U+FFFD.
+pub fn text(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(decode_wtf8(b)),
+    }
+}
+
+/// [`text`] of an owned buffer, without a copy when it is valid UTF-8.
+pub fn into_text(b: Vec<u8>) -> String {
+    match String::from_utf8(b) {
+        Ok(s) => s,
+        Err(e) => decode_wtf8(e.as_bytes()),
+    }
+}
+
+/// The surrogate that the 3-byte sequence at `b[0..3]` encodes, if it is one (`ED A0..BF 80..BF`).
+fn surrogate_at(b: &[u8]) -> Option<u16> {
+    match *b {
+        [0xED, y @ 0xA0..=0xBF, z @ 0x80..=0xBF, ..] => Some(0xD000 | ((y as u16 & 0x3F) << 6) | (z as u16 & 0x3F)),
+        _ => None,
+    }
+}
+
+fn decode_wtf8(mut b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() + 4);
+    while !b.is_empty() {
+        match std::str::from_utf8(b) {
+            Ok(s) => {
+                out.push_str(s);
+                break;
+            }
+            Err(e) => {
+                let (good, rest) = b.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(good).expect("the valid prefix"));
+                b = match surrogate_at(rest) {
+                    Some(hi @ 0xD800..=0xDBFF) if matches!(surrogate_at(&rest[3..]), Some(0xDC00..=0xDFFF)) => {
+                        let lo = surrogate_at(&rest[3..]).expect("matched above");
+                        let cp = 0x10000 + (((hi as u32) - 0xD800) << 10) + (lo as u32 - 0xDC00);
+                        out.push(char::from_u32(cp).expect("a surrogate pair encodes a valid char"));
+                        &rest[6..]
+                    }
+                    Some(unit) => {
+                        out.push(surrogate_char(unit).expect("a surrogate"));
+                        &rest[3..]
+                    }
+                    None => {
+                        out.push(char::REPLACEMENT_CHARACTER);
+                        &rest[e.error_len().unwrap_or(rest.len())..]
+                    }
+                };
+            }
+        }
+    }
+    out
 }
 
 fn skip_ws(d: &[u8], mut i: usize, end: usize) -> usize {
@@ -261,9 +350,31 @@ mod tests {
         assert_eq!(s.get(2), "é中");
         assert_eq!(s.get(3), "😀");
         assert_eq!(s.bytes(4), b"x\xED\xA0\x80y");
-        assert_eq!(s.get(4), "x\u{FFFD}\u{FFFD}\u{FFFD}y");
+        assert_eq!(s.get(4), "x\u{10F800}y");
         assert_eq!(s.bytes(5), b"\xED\xBF\xBF");
+        assert_eq!(s.get(5), "\u{10FFFF}");
         assert_eq!(parse("[]").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn lone_surrogates_map_to_plane_16_and_back() {
+        for unit in [0xD800u16, 0xDBFF, 0xDC00, 0xDFFF] {
+            let c = surrogate_char(unit).unwrap();
+            assert_eq!(lone_surrogate(c), Some(unit));
+        }
+        assert_eq!(surrogate_char(0xD7FF), None);
+        assert_eq!(surrogate_char(0xE000), None);
+        assert_eq!(lone_surrogate('\u{10F7FF}'), None);
+        assert_eq!(lone_surrogate('a'), None);
+        // Reversed pair: two lone surrogates; a high then a low surrogate (two strings joined): the pair's char.
+        let s = parse(r#"["\udc00\ud800", "a\ud83d", "\ude00b"]"#).unwrap();
+        assert_eq!(s.get(0), "\u{10FC00}\u{10F800}");
+        let joined = [s.bytes(1), s.bytes(2)].concat();
+        assert_eq!(text(&joined), "a😀b");
+        assert!(matches!(text(b"plain"), Cow::Borrowed("plain")));
+        // Not something the decoder writes: an invalid byte is U+FFFD.
+        assert_eq!(text(b"a\xffb"), "a\u{FFFD}b");
+        assert_eq!(into_text(b"x\xED\xB0\x80".to_vec()), "x\u{10FC00}");
     }
 
     #[test]

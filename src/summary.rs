@@ -18,7 +18,7 @@ use crate::snapshot::Snapshot;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// One Summary row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ClassRow {
     /// Class key (`,Name` or `script,line,col,Name`).
     pub key: String,
@@ -36,7 +36,7 @@ pub struct ClassRow {
 }
 
 /// The Statistics view (bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Statistics {
     /// Total size (root retained + extra native bytes).
     pub total: u64,
@@ -57,7 +57,7 @@ pub struct Statistics {
 }
 
 /// Totals of a snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Totals {
     /// DevTools' total size.
     pub total_size: u64,

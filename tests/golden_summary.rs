@@ -16,7 +16,7 @@ fn analyse(path: &std::path::Path) -> Analysis {
 #[test]
 fn summary_rows_and_statistics_equal_devtools() {
     for g in common::goldens() {
-        let golden: Value = serde_json::from_slice(&std::fs::read(&g.summary).unwrap()).unwrap();
+        let golden: Value = heapsnap::json::from_slice(&std::fs::read(&g.summary).unwrap()).unwrap();
         let an = analyse(&g.snapshot);
         let retained = an.class_retained();
         let rows = heapsnap::summary::class_rows(&an, Some(&retained));

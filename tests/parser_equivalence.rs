@@ -7,7 +7,8 @@
 //! * `strings::Strings::parse` vs `serde_json::from_slice::<Vec<String>>` on random Unicode (escapes, `\u`
 //!   escapes in either case, surrogate pairs, raw non-ASCII) and on mutated input.
 //! * Every fixture: the `nodes`, `edges`, `locations` and `strings` sections found by `scan::scan` parse to
-//!   exactly what serde_json gives.
+//!   exactly what serde_json gives (strings as bytes: serde_json's byte path keeps lone surrogates as WTF-8, as
+//!   ours does; its `String` path refuses them).
 //! * Every fixture loaded and analysed in a 1-thread and a 4-thread rayon pool gives identical columns,
 //!   adjusted self sizes, distances, dominators, retained sizes, classes and Summary rows.
 
@@ -32,6 +33,28 @@ fn ws() -> impl Strategy<Value = String> {
 
 fn flat(t: &[u8]) -> Result<Vec<u32>, heapsnap::error::ParseError> {
     parse_flat(t, 0..t.len(), "nodes")
+}
+
+/// A JSON string as serde_json decodes it into bytes: WTF-8, lone surrogates kept.
+struct Wtf8(Vec<u8>);
+
+impl<'de> serde::Deserialize<'de> for Wtf8 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Wtf8;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Wtf8, E> {
+                Ok(Wtf8(b.to_vec()))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Wtf8, E> {
+                Ok(Wtf8(s.as_bytes().to_vec()))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
 }
 
 fn serde_u32(t: &[u8]) -> Option<Vec<u32>> {
@@ -562,11 +585,11 @@ fn fixture_sections_equal_serde() {
             assert!(ours == theirs, "{name}: section {s} differs");
         }
         let r = sec.get("strings").unwrap();
-        let theirs: Vec<String> = serde_json::from_slice(&d[r.clone()]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let theirs: Vec<Wtf8> = serde_json::from_slice(&d[r.clone()]).unwrap_or_else(|e| panic!("{name}: {e}"));
         let ours = Strings::parse(d, r).unwrap();
         assert_eq!(ours.len(), theirs.len(), "{name}");
         for (i, s) in theirs.iter().enumerate() {
-            assert_eq!(ours.bytes(i), s.as_bytes(), "{name}: string {i}");
+            assert_eq!(ours.bytes(i), s.0, "{name}: string {i}");
         }
     }
 }

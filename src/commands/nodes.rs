@@ -25,6 +25,26 @@ pub fn run(a: NodesArgs, out: &mut dyn Write) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
+/// One line of `heapsnap nodes --format ndjson` (the CSV columns are the same, in this order).
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct NodeRecord<'a> {
+    /// V8 node id.
+    pub id: u32,
+    /// Node type (`object`, `closure`, `string`, ...).
+    #[serde(rename = "type")]
+    pub node_type: &'a str,
+    /// V8's name after the `Detached ` renaming.
+    pub name: &'a str,
+    /// Shallow size (DevTools-adjusted).
+    pub self_size: u32,
+    /// Retained size.
+    pub retained_size: u64,
+    /// Id of the immediate dominator (the root's own id for the root).
+    pub dominator_id: u32,
+    /// Distance from the roots (raw: -5 unreachable, ≥ 100000000 reached only from the root's system part).
+    pub distance: i32,
+}
+
 /// Write every node's record to `out` in `format`.
 pub fn write_nodes(an: &Analysis, format: NodesFormat, out: &mut dyn Write) -> std::io::Result<()> {
     let s = &an.snap;
@@ -43,14 +63,17 @@ pub fn write_nodes(an: &Analysis, format: NodesFormat, out: &mut dyn Write) -> s
         let dist = distance[oi];
         match format {
             NodesFormat::Ndjson => {
-                write!(out, "{{\"id\":{id},\"type\":")?;
-                serde_json::to_writer(&mut *out, ty)?;
-                out.write_all(b",\"name\":")?;
-                serde_json::to_writer(&mut *out, name.as_ref())?;
-                writeln!(
-                    out,
-                    ",\"self_size\":{self_size},\"retained_size\":{retained},\"dominator_id\":{dom},\"distance\":{dist}}}"
-                )?;
+                let record = NodeRecord {
+                    id,
+                    node_type: ty,
+                    name: &name,
+                    self_size,
+                    retained_size: retained,
+                    dominator_id: dom,
+                    distance: dist,
+                };
+                crate::json::to_writer(&mut *out, &record)?;
+                out.write_all(b"\n")?;
             }
             NodesFormat::Csv => {
                 write!(out, "{id},")?;

@@ -31,7 +31,7 @@ pub const NO_CLASS: u32 = u32::MAX;
 pub struct InterfaceDefinition {
     /// `{a, b, c}`.
     pub name: String,
-    /// Property names (WTF-8 bytes kept as lossy strings for display; matching uses `raw`).
+    /// Property names as text ([`crate::strings::text`]; matching uses `raw`).
     pub properties: Vec<String>,
     /// How many plain objects proposed it.
     pub count: u32,
@@ -183,7 +183,7 @@ pub fn infer_interfaces(s: &Snapshot) -> Vec<InterfaceDefinition> {
             Some(&i) => order[i].count += count,
             None => {
                 index.insert(name.clone(), order.len());
-                let properties = raw.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect();
+                let properties = raw.iter().map(|r| crate::strings::text(r).into_owned()).collect();
                 order.push(InterfaceDefinition {
                     name,
                     properties,
@@ -203,7 +203,7 @@ fn format_property(en: &[u8]) -> String {
     if en.iter().any(|b| matches!(b, b',' | b'\'' | b'"' | b'{' | b'}')) {
         jsstr::json_quote(en)
     } else {
-        String::from_utf8_lossy(en).into_owned()
+        crate::strings::text(en).into_owned()
     }
 }
 
@@ -476,7 +476,7 @@ mod tests {
                 Some(&i) => order[i].count += 1,
                 None => {
                     index.insert(name.clone(), order.len());
-                    let properties = raw.iter().map(|r| String::from_utf8_lossy(r).into_owned()).collect();
+                    let properties = raw.iter().map(|r| crate::strings::text(r).into_owned()).collect();
                     order.push(InterfaceDefinition {
                         name,
                         properties,

@@ -31,7 +31,7 @@ use holders::Holders;
 pub const DIFF_SCHEMA_VERSION: u32 = 2;
 
 /// How objects were matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// By node id (snapshots of one process whose ids V8 kept).
@@ -43,7 +43,7 @@ pub enum Mode {
 }
 
 /// One row of the comparison.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DiffClassRow {
     /// Class key.
     pub key: String,
@@ -75,7 +75,7 @@ pub struct DiffClassRow {
 }
 
 /// A group of surviving new objects of one class with the same folded retaining path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Cluster {
     /// Class name of the objects.
     pub class: String,
@@ -92,7 +92,7 @@ pub struct Cluster {
 }
 
 /// Totals of a diff.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DiffTotals {
     /// Total size of the first snapshot.
     pub before_size: u64,
@@ -117,7 +117,7 @@ pub struct DiffTotals {
 }
 
 /// Everything `heapsnap diff` reports (before CI thresholds).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DiffReport {
     /// Schema version.
     pub schema_version: u32,

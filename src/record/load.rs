@@ -39,7 +39,7 @@ pub struct LoadSpec {
 }
 
 /// What one step of load did.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct LoadFigures {
     /// Requests sent (answered or failed).
     pub requests: u64,

@@ -14,7 +14,7 @@ use super::load::LoadFigures;
 pub const RECORD_SCHEMA_VERSION: u32 = 1;
 
 /// The manifest.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct Manifest {
     /// Schema version.
     pub schema_version: u32,
@@ -76,7 +76,7 @@ pub struct Manifest {
 }
 
 /// An inspector a process announced (or an endpoint listed).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct InspectorSeen {
     /// `ws://…`.
     pub websocket: String,
@@ -91,7 +91,7 @@ pub struct InspectorSeen {
 }
 
 /// Who was recorded.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct TargetIdentity {
     /// `ws://…` of the session.
     pub websocket: String,
@@ -113,7 +113,7 @@ pub struct TargetIdentity {
 }
 
 /// The workload as configured.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct WorkloadDesc {
     /// `http`, `drive`, `evaluate` or `none`.
     pub kind: String,
@@ -141,7 +141,7 @@ pub struct WorkloadDesc {
 }
 
 /// One workload step.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct StepRecord {
     /// `warmup`, `step 1`, ...
     pub name: String,
@@ -159,7 +159,7 @@ pub struct StepRecord {
 }
 
 /// One snapshot written.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct SnapshotRecord {
     /// File name (in the output directory).
     pub file: String,
@@ -176,7 +176,7 @@ pub struct SnapshotRecord {
 impl Manifest {
     /// Write to `path` (pretty JSON).
     pub fn write(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)?;
+        let text = crate::json::to_string_pretty(self)?;
         std::fs::write(path, text + "\n").with_context(|| format!("{}: cannot write", path.display()))
     }
 }

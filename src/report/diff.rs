@@ -10,7 +10,7 @@ use crate::diff::DiffReport;
 use crate::rules::Finding;
 
 /// What `heapsnap diff` prints: the diff and, when CI options were given, the verdict.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DiffOutput {
     /// The diff (flattened: `schema_version`, `files`, `totals`, `classes`, `clusters`, `findings`, ...).
     #[serde(flatten)]

@@ -1,5 +1,5 @@
 //! Rendering reports. Every report is a plain `Serialize` struct with a `schema_version`; the same struct is
-//! rendered as a terminal table (comfy-table, human sizes), JSON (exact bytes) or Markdown (for pull requests)
+//! rendered as a terminal table (comfy-table, human sizes), JSON (exact strings, [`crate::json`]) or Markdown (for pull requests)
 //! through the [`Render`] trait, one file per report kind. Rows are sorted before they get here.
 
 pub mod diff;
@@ -42,7 +42,7 @@ pub trait Render: Serialize {
             Format::Table => out.write_all(self.table().as_bytes()),
             Format::Markdown => out.write_all(self.markdown().as_bytes()),
             Format::Json => {
-                serde_json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
+                crate::json::to_writer_pretty(&mut *out, self).map_err(std::io::Error::other)?;
                 out.write_all(b"\n")
             }
             // `summary` and `diff` route HTML to [`html::render`] before they get here; other commands refuse

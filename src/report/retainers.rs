@@ -12,7 +12,7 @@ use super::{distance, human_size, md_table, percent, Render};
 use crate::paths::{LimitsReached, UNREACHABLE_VIEW_DISTANCE};
 
 /// What `heapsnap retainers` prints.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RetainersReport {
     /// Schema version of this JSON.
     pub schema_version: u32,
@@ -38,7 +38,7 @@ pub struct RetainersReport {
 }
 
 /// The selected object.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NodeInfo {
     /// V8 node id.
     pub id: u32,
@@ -61,7 +61,7 @@ pub struct NodeInfo {
 }
 
 /// A node inside a path.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PathNode {
     /// V8 node id.
     pub id: u32,
@@ -76,7 +76,7 @@ pub struct PathNode {
 }
 
 /// One hop of a path: the edge and the node it leads to.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HopOut {
     /// Edge type (`property`, `element`, `context`, `internal`, ...).
     pub edge_type: String,
@@ -87,7 +87,7 @@ pub struct HopOut {
 }
 
 /// One retaining path.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PathOut {
     /// Compact form (`global.app.authSessions[19]`).
     pub text: String,
@@ -100,7 +100,7 @@ pub struct PathOut {
 }
 
 /// An entry of the dominator chain (oracle field names).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DominatorOut {
     /// V8 node id.
     pub id: u32,
@@ -113,7 +113,7 @@ pub struct DominatorOut {
 }
 
 /// The Retainers view of the object.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RetainersView {
     /// Number of rows the view has.
     pub total: usize,
@@ -122,7 +122,7 @@ pub struct RetainersView {
 }
 
 /// A row of the Retainers view: the edge and the retaining node (oracle field names).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EdgeOut {
     /// Edge name.
     pub edge_name: String,
@@ -133,7 +133,7 @@ pub struct EdgeOut {
 }
 
 /// The retaining node of a Retainers-view row.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ViewNode {
     /// V8 node id.
     pub id: u32,
@@ -154,7 +154,7 @@ pub struct ViewNode {
 }
 
 /// DevTools' `getRetainingPaths()`, flattened (oracle field names).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DevtoolsPaths {
     /// Limits that cut the search.
     pub limits_reached: LimitsReached,
@@ -165,7 +165,7 @@ pub struct DevtoolsPaths {
 }
 
 /// One step of a DevTools retaining path: the retainer and the edge by which it holds the previous node.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DevtoolsStep {
     /// Edge name.
     pub edge_name: String,

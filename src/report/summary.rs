@@ -7,7 +7,7 @@ use super::{distance, human_size, md_table, percent, Render};
 use crate::summary::{ClassRow, Statistics, Totals};
 
 /// What `heapsnap summary` prints.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SummaryReport {
     /// Schema version of this JSON.
     pub schema_version: u32,

@@ -53,10 +53,12 @@ pub fn width() -> Option<usize> {
     }
 }
 
-/// Control characters made visible: `\n`, `\r`, `\t`, and others (C0, DEL, C1) as `\u{1b}`. A backslash
-/// stays as it is. Borrowed when there is nothing to escape (the common case).
+/// Control characters made visible: `\n`, `\r`, `\t`, and others (C0, DEL, C1) as `\u{1b}`; a lone surrogate
+/// (see [`crate::strings`]) as its code unit, `\u{d800}`. A backslash stays as it is. Borrowed when there is
+/// nothing to escape (the common case).
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    let special = |c: char| c.is_control() || crate::strings::lone_surrogate(c).is_some();
+    if !s.chars().any(special) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -66,7 +68,10 @@ pub fn escape(s: &str) -> Cow<'_, str> {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
+            c => match crate::strings::lone_surrogate(c) {
+                Some(unit) => out.push_str(&format!("\\u{{{unit:x}}}")),
+                None => out.push(c),
+            },
         }
     }
     Cow::Owned(out)
@@ -389,6 +394,8 @@ mod tests {
         assert_eq!(escape("/*\n\tMIT License"), "/*\\n\\tMIT License");
         assert_eq!(escape("a\u{1b}[31mred\r"), "a\\u{1b}[31mred\\r");
         assert_eq!(escape("\u{7f}\u{85}"), "\\u{7f}\\u{85}");
+        // Lone surrogates (private-use stand-ins) as their code unit; a real astral character stays.
+        assert_eq!(escape("\u{10F800}key \u{10FFFF} 😀"), "\\u{d800}key \\u{dfff} 😀");
         assert!(matches!(escape("plain \\ text, ünïcode"), Cow::Borrowed(_)));
     }
 

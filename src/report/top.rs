@@ -6,7 +6,7 @@ use super::text::{self, Column};
 use super::{human_size, md_table, percent, Render};
 
 /// What `heapsnap top` prints.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TopReport {
     /// Schema version of this JSON.
     pub schema_version: u32,
@@ -21,7 +21,7 @@ pub struct TopReport {
 }
 
 /// One object.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TopNode {
     /// V8 node id (`@id` in DevTools).
     pub id: u32,

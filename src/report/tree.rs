@@ -8,7 +8,7 @@ use super::top::shown_name;
 use super::{human_size, md_table, percent, Render};
 
 /// What `heapsnap tree` prints.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TreeReport {
     /// Schema version of this JSON.
     pub schema_version: u32,
@@ -27,7 +27,7 @@ pub struct TreeReport {
 }
 
 /// A node of the dominator tree.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TreeNode {
     /// V8 node id.
     pub id: u32,
@@ -53,7 +53,7 @@ pub struct TreeNode {
 }
 
 /// Children folded into one line.
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Omitted {
     /// How many.
     pub count: u64,

@@ -39,7 +39,7 @@ use points::{Census, PointKind};
 
 /// A source location: V8's raw script id, 0-based line and column, plus the script's URL or file name and the
 /// 1-based line and column editors show.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SourceLocation {
     /// V8 script id.
     pub script_id: u32,
@@ -60,7 +60,7 @@ pub struct SourceLocation {
 }
 
 /// A class among what accumulates at a finding's holder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Accumulated {
     /// Class name.
     pub class: String,
@@ -69,7 +69,7 @@ pub struct Accumulated {
 }
 
 /// What one accumulated entry holds, on average.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Held {
     /// Class name (closures: `name()`).
     pub class: String,
@@ -78,7 +78,7 @@ pub struct Held {
 }
 
 /// One leak finding: one root cause.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     /// Label (`unbounded-array`, `unbounded-queue`, `map-keys`, `set-keys`, `cache`, `closures`, `listeners`,
     /// `timers`, `promise-reactions`, `linked-list`, `strings`, `sliced-strings`, `buffer-views`, `detached-dom`,

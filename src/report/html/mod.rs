@@ -100,7 +100,7 @@ pub fn render(input: &Input<'_>, opts: &HtmlOptions) -> String {
 /// JSON text safe inside `<script type="application/json">`: `<`, `>` and `&` (which can only occur inside
 /// JSON strings) as `\u` escapes, so no `</script>` or `<!--` can end or change the element.
 pub fn script_json<T: Serialize>(value: &T) -> String {
-    let text = serde_json::to_string(value).expect("report data serializes");
+    let text = crate::json::to_string(value).expect("report data serializes");
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
