@@ -264,11 +264,7 @@ fn zoomed_view_adds_up(name: &str, view: &Value) {
         );
     }
     if n("more_count") > 0 {
-        let label = format!(
-            "… {} more, {}",
-            n("more_count"),
-            human_size(n("more_retained"))
-        );
+        let label = format!("… {} more, {}", n("more_count"), human_size(n("more_retained")));
         assert_eq!(view["more"]["aria"], label, "{name}: {view}");
         assert_eq!(view["more"]["bytes"], n("more_retained"));
     } else {
@@ -329,10 +325,7 @@ fn reports_in_headless_chromium() {
     assert!(reached(zero), "{zero}");
     assert_eq!(zero["view"]["more_retained"], 0);
     assert!(
-        zero["view"]["more"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("more, 0 B"),
+        zero["view"]["more"]["text"].as_str().unwrap().contains("more, 0 B"),
         "{zero}"
     );
     assert_eq!(v["depth_after_crumb"], 0);

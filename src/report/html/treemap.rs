@@ -316,7 +316,12 @@ mod tests {
                 ));
             }
             if own + kids[i] + k.more_retained != ret(v) {
-                return Err(format!("node {v}: {own} + {} + {} != {}", kids[i], k.more_retained, ret(v)));
+                return Err(format!(
+                    "node {v}: {own} + {} + {} != {}",
+                    kids[i],
+                    k.more_retained,
+                    ret(v)
+                ));
             }
         }
         if forced.is_empty() && kept.len() > 1 {
