@@ -241,6 +241,7 @@ fn drive(report: &Path, name: &str) -> Value {
         &v["deep_view"],
         &v["cut_zoom"]["view"],
         &v["zero_more_zoom"]["view"],
+        &v["deepest_zoom"]["view"],
     ];
     for view in views {
         zoomed_view_adds_up(name, view);
@@ -328,6 +329,16 @@ fn reports_in_headless_chromium() {
         zero["view"]["more"]["text"].as_str().unwrap().contains("more, 0 B"),
         "{zero}"
     );
+    // Down to the deepest embedded block with contents (110 levels), through the table where blocks are
+    // too small to draw; a row of the table zooms into its child.
+    let deepest = &v["deepest_zoom"];
+    assert!(
+        deepest["target_depth"].as_u64().unwrap() >= 100 && reached(deepest),
+        "{deepest}"
+    );
+    let by_table = &v["table_zoom"];
+    assert_eq!(by_table["zoom_id"], by_table["row_id"], "{by_table}");
+    assert_eq!(by_table["depth"], 1, "{by_table}");
     assert_eq!(v["depth_after_crumb"], 0);
     assert_eq!(v["depth_after_enter"], 1);
     assert_eq!(v["depth_after_escape"], 0);

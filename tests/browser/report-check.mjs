@@ -2,8 +2,8 @@
 // pinned by fixtures/gen/browser/package.json; run `npm ci` there first) and drives it like a reader:
 // console errors and every network request are recorded; the treemap's nesting depth is read, and it is
 // zoomed in by clicks, MIN_DEPTH deep, into the largest such block, into the largest block whose children were
-// all cut (only "N more" and its own size inside) and into the largest whose "N more" retains 0 B, each view
-// read (its blocks' bytes, areas, labels and table), and back out by the breadcrumb; the Summary table is
+// all cut (only "N more" and its own size inside), into the largest whose "N more" retains 0 B and into the
+// deepest (through the table's rows where its blocks are too small to draw), each view read (its blocks' bytes, areas, labels and table), and back out by the breadcrumb; the Summary table is
 // sorted and filtered, the first finding is closed and opened again, the growth charts are read. Screenshots
 // of each view go to OUT_DIR. Prints one JSON object of what it saw; tests/html_report.rs checks it.
 //
@@ -122,25 +122,39 @@ try {
     const depth = [], kids = rows.map(() => 0);
     rows.forEach((r, i) => { depth[i] = r[1] < 0 ? 0 : depth[r[1]] + 1; if (r[1] >= 0) kids[r[1]]++; });
     const fits = (r, i) => depth[i] >= minDepth && (kind === 'inside' ? kids[i] > 0 || r[7] > 0
-      : kind === 'cut' ? kids[i] === 0 && r[8] > 0 : r[7] > 0 && r[8] === 0);
+      : kind === 'cut' ? kids[i] === 0 && r[8] > 0 : kind === 'deepest' ? kids[i] > 0 || r[7] > 0
+      : r[7] > 0 && r[8] === 0);
+    const better = (i, best) => (kind === 'deepest' && depth[i] !== depth[best] ? depth[i] > depth[best]
+      : rows[i][6] > rows[best][6]);
     let best = -1;
-    rows.forEach((r, i) => { if (fits(r, i) && (best < 0 || r[6] > rows[best][6])) best = i; });
+    rows.forEach((r, i) => { if (fits(r, i) && (best < 0 || better(i, best))) best = i; });
     const chain = [];
     for (let i = best; i >= 0; i = rows[i][1]) chain.unshift(i);
     return chain;
   }, kind, minDepth);
-  // From the root, click each block of the chain in turn (each is a block of the zoomed view's first level).
+  // From the root, click each block of the chain in turn (each is a block of the zoomed view's first level),
+  // or its row in the table when it is too small to be drawn.
   const zoomAlong = async (chain) => {
     await page.click('#crumbs li:first-child button');
     const depths = [];
+    let byTable = 0;
     for (const idx of chain.slice(1)) {
       const sel = `#treemap-svg g.level1[data-idx="${idx}"] rect`;
-      if (!(await page.$(sel))) break;
-      const b = await boxOf(sel);
-      await page.mouse.click(b.x + 3, b.y + 3);
+      const row = `#tree-table button[data-idx="${idx}"]`;
+      if (await page.$(sel)) {
+        const b = await boxOf(sel);
+        await page.mouse.click(b.x + 3, b.y + 3);
+      } else if (await page.$(row)) {
+        await page.$eval('details.tree-table', (d) => { d.open = true; });
+        await page.click(row);
+        byTable++;
+      } else {
+        break;
+      }
       depths.push(await page.$eval('#treemap-svg', (s) => Number(s.dataset.depth)));
     }
-    return { target_depth: chain.length - 1, depths, view: await inspect() };
+    await page.$eval('details.tree-table', (d) => { d.open = false; });
+    return { target_depth: chain.length - 1, depths, by_table: byTable, view: await inspect() };
   };
   result.root_view = await inspect();
   // Zoom: the largest embedded node at least MIN_DEPTH deep with something inside (its dominators are larger,
@@ -156,6 +170,24 @@ try {
   await treemap.screenshot({ path: path.join(outDir, `${name}-treemap-cut.png`) });
   // Into the largest block whose "N more" retains 0 B.
   result.zero_more_zoom = await zoomAlong(await chainTo('zero-more', 1));
+  // Into the deepest embedded block with contents, by its blocks or, where they are too small, the table.
+  result.deepest_zoom = await zoomAlong(await chainTo('deepest', 0));
+  await treemap.screenshot({ path: path.join(outDir, `${name}-treemap-deepest.png`) });
+  // Zoom from the table: at the root, the last row that zooms (the smallest child with contents).
+  await page.click('#crumbs li:first-child button');
+  await page.$eval('details.tree-table', (d) => { d.open = true; });
+  const rowIds = await page.$$eval('#tree-table tbody tr', (rs) => rs.filter((r) => r.querySelector('button'))
+    .map((r) => Number(r.cells[1].textContent.slice(1))));
+  if (rowIds.length) {
+    const buttons = await page.$$('#tree-table button[data-idx]');
+    await buttons[buttons.length - 1].click();
+    result.table_zoom = {
+      row_id: rowIds[rowIds.length - 1],
+      zoom_id: await page.$eval('#treemap-svg', (s) => Number(s.dataset.zoom)),
+      depth: await page.$eval('#treemap-svg', (s) => Number(s.dataset.depth)),
+    };
+  }
+  await page.$eval('details.tree-table', (d) => { d.open = false; });
   // Back to the root by the first breadcrumb.
   await page.click('#crumbs li:first-child button');
   result.depth_after_crumb = await page.$eval('#treemap-svg', (s) => Number(s.dataset.depth));

@@ -292,6 +292,12 @@
       var tr = el('tr');
       cells.forEach(function (c, i) { tr.appendChild(el('td', { 'class': i > 2 ? 'num' : '' }, c)); });
       tr.cells[4].setAttribute('data-v', it.bytes);
+      // A child with contents zooms from its row too: blocks too small to draw (under MIN px) are reached here.
+      if (k && (k.kids.length || k.moreCount)) {
+        var b = el('button', { type: 'button', 'data-idx': k.idx }, label(k));
+        tr.cells[0].textContent = '';
+        tr.cells[0].appendChild(b);
+      }
       body.appendChild(tr);
     });
     treeTable.textContent = '';
@@ -348,6 +354,10 @@
     var g = target(ev);
     if (!g || !g.classList.contains('zoomable')) return;
     zoomTo(Number(g.getAttribute('data-idx')), false);
+  });
+  treeTable.addEventListener('click', function (ev) {
+    var b = ev.target.closest ? ev.target.closest('button[data-idx]') : null;
+    if (b) zoomTo(Number(b.getAttribute('data-idx')), false);
   });
   view.addEventListener('mousemove', function (ev) {
     var g = target(ev);
