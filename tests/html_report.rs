@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
+use heapsnap::report::human_size;
 use serde_json::Value;
 
 fn fixture(p: &str) -> String {
@@ -235,7 +236,55 @@ fn drive(report: &Path, name: &str) -> Value {
     }
     assert_eq!(v["pwned"], Value::Null);
     assert_eq!(v["injected_img"], 0);
+    let views = [
+        &v["root_view"],
+        &v["deep_view"],
+        &v["cut_zoom"]["view"],
+        &v["zero_more_zoom"]["view"],
+        &v["deepest_zoom"]["view"],
+    ];
+    for view in views {
+        zoomed_view_adds_up(name, view);
+    }
     v
+}
+
+/// A zoomed view (report-check.mjs's `inspect`) shows everything its block holds: the table's bytes add up
+/// to the block's retained size; its own size and its "N more" are blocks of the first level, labelled with
+/// their bytes as `summary` formats sizes (the "N more" also when it retains 0 B); the map's blocks of 2% or
+/// more have their share of the area.
+fn zoomed_view_adds_up(name: &str, view: &Value) {
+    let n = |k: &str| view[k].as_u64().unwrap();
+    assert_eq!(n("table_sum"), n("retained"), "{name}: {view}");
+    if n("self") > 0 {
+        assert_eq!(view["own"]["bytes"], n("self"), "{name}: own size block: {view}");
+        assert_eq!(
+            view["own"]["aria"],
+            format!("own size, {}", human_size(n("self"))),
+            "{name}"
+        );
+    }
+    if n("more_count") > 0 {
+        let label = format!("… {} more, {}", n("more_count"), human_size(n("more_retained")));
+        assert_eq!(view["more"]["aria"], label, "{name}: {view}");
+        assert_eq!(view["more"]["bytes"], n("more_retained"));
+    } else {
+        assert_eq!(view["more"], Value::Null, "{name}: {view}");
+    }
+    let err = view["area_error"].as_f64().unwrap();
+    assert!(err < 0.01, "{name}: areas off by {err}: {view}");
+}
+
+/// Zoomed by one click per level down to its target (`target_depth` deep).
+fn reached(zoom: &Value) -> bool {
+    let target = zoom["target_depth"].as_u64().unwrap();
+    let depths: Vec<u64> = zoom["depths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap())
+        .collect();
+    depths == (1..=target).collect::<Vec<_>>() && zoom["view"]["depth"] == target
 }
 
 #[test]
@@ -265,6 +314,31 @@ fn reports_in_headless_chromium() {
         .collect();
     assert_eq!(depths, vec![1, 2, 3, 4, 5], "{v}");
     assert_eq!(v["crumbs"].as_array().unwrap().len(), 6);
+    // Nested as deep as blocks fit, past the three levels report.js once stopped at.
+    assert!(v["max_level_at_root"].as_u64().unwrap() > 3, "{v}");
+    // Into a block whose children were all cut: its "N more" and own size, no child.
+    let cut = &v["cut_zoom"];
+    assert!(cut["target_depth"].as_u64().unwrap() >= 5 && reached(cut), "{cut}");
+    assert_eq!(cut["view"]["kids_drawn"], 0);
+    assert!(cut["view"]["more_retained"].as_u64().unwrap() > 0, "{cut}");
+    // Into a block whose "N more" retains 0 B: shown and labelled all the same.
+    let zero = &v["zero_more_zoom"];
+    assert!(reached(zero), "{zero}");
+    assert_eq!(zero["view"]["more_retained"], 0);
+    assert!(
+        zero["view"]["more"]["text"].as_str().unwrap().contains("more, 0 B"),
+        "{zero}"
+    );
+    // Down to the deepest embedded block with contents (110 levels), through the table where blocks are
+    // too small to draw; a row of the table zooms into its child.
+    let deepest = &v["deepest_zoom"];
+    assert!(
+        deepest["target_depth"].as_u64().unwrap() >= 100 && reached(deepest),
+        "{deepest}"
+    );
+    let by_table = &v["table_zoom"];
+    assert_eq!(by_table["zoom_id"], by_table["row_id"], "{by_table}");
+    assert_eq!(by_table["depth"], 1, "{by_table}");
     assert_eq!(v["depth_after_crumb"], 0);
     assert_eq!(v["depth_after_enter"], 1);
     assert_eq!(v["depth_after_escape"], 0);

@@ -207,10 +207,177 @@ pub fn cut(an: &Analysis, budget: usize, forced: &[u32]) -> Vec<Kept> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn service() -> Analysis {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/service.heapsnapshot.gz");
         Analysis::new(crate::Snapshot::open(&p).unwrap()).unwrap()
+    }
+
+    /// A snapshot of `sizes.len()` nodes: node 0 the synthetic root with an element edge to node 1 and to
+    /// every node in `roots`, `edges` between the others (weak when the flag is set). Sizes are few and
+    /// repeated, so that retained sizes tie and many are 0.
+    fn heap(sizes: &[u32], roots: &[usize], edges: &[(usize, usize, bool)]) -> Analysis {
+        let n = sizes.len();
+        let mut out: Vec<Vec<(u32, usize)>> = vec![Vec::new(); n];
+        out[0].push((1, 1));
+        for &r in roots {
+            out[0].push((1, r % n));
+        }
+        for &(a, b, weak) in edges {
+            out[a % n].push((if weak { 6 } else { 1 }, b % n));
+        }
+        let mut nodes = Vec::new();
+        let mut es = Vec::new();
+        for (i, list) in out.iter().enumerate() {
+            let (t, name) = if i == 0 { (9, 1) } else { (3, 2) };
+            nodes.extend([t, name, 2 * i as u32 + 1, sizes[i], list.len() as u32]);
+            for (k, &(et, to)) in list.iter().enumerate() {
+                // An element edge is named by its index, a weak one by a string (the empty one).
+                let name = if et == 6 { 0 } else { k as u32 };
+                es.extend([et, name, to as u32 * 5]);
+            }
+        }
+        let json = serde_json::json!({
+            "snapshot": {
+                "meta": {
+                    "node_fields": ["type", "name", "id", "self_size", "edge_count"],
+                    "node_types": [["hidden", "array", "string", "object", "code", "closure", "regexp", "number",
+                        "native", "synthetic", "concatenated string", "sliced string", "symbol", "bigint",
+                        "object shape"], "string", "number", "number", "number"],
+                    "edge_fields": ["type", "name_or_index", "to_node"],
+                    "edge_types": [["context", "element", "property", "internal", "hidden", "shortcut", "weak"],
+                        "string_or_number", "node"]
+                },
+                "node_count": n,
+                "edge_count": es.len() / 3
+            },
+            "nodes": nodes,
+            "edges": es,
+            "strings": ["", "", "Thing"]
+        });
+        Analysis::new(crate::Snapshot::from_bytes(json.to_string().as_bytes()).unwrap()).unwrap()
+    }
+
+    /// What a cut must be, checked against the whole dominator tree's children lists (which the cut never
+    /// builds): at most `budget` nodes (at least the root) plus the forced nodes' chains; the root first and
+    /// every node after its dominator, whose child it is; no node left out retains more than the smallest
+    /// kept one, forced chains aside; and each kept node's "N more" is exactly its children not kept: their
+    /// count and the sum of their retained sizes, so that self + kept children + "N more" = retained.
+    fn check_cut(an: &Analysis, budget: usize, forced: &[u32], kept: &[Kept]) -> Result<(), String> {
+        let s = &an.snap;
+        let n = s.node_count();
+        let ret = |v: usize| an.dom.retained.get(v);
+        let in_tree = |v: usize| v as u32 == s.root || an.dom.idom[v] != NONE;
+        let chain: usize = forced.iter().map(|&f| paths_len(an, f)).sum();
+        if kept.len() > budget.max(1) + chain {
+            return Err(format!("{} kept for a budget of {budget} + {chain}", kept.len()));
+        }
+        if kept.first().map(|k| k.ord) != Some(s.root) || kept[0].parent.is_some() {
+            return Err("the root is not first".into());
+        }
+        let mut at = vec![u32::MAX; n];
+        for (i, k) in kept.iter().enumerate() {
+            if at[k.ord as usize] != u32::MAX {
+                return Err(format!("node {} kept twice", k.ord));
+            }
+            at[k.ord as usize] = i as u32;
+            if let Some(p) = k.parent {
+                if p as usize >= i || an.dom.idom[k.ord as usize] != kept[p as usize].ord {
+                    return Err(format!("node {} is not after its dominator", k.ord));
+                }
+            }
+        }
+        // The children lists of the whole tree: the "N more" of a kept node, counted and summed naively.
+        let mut count = vec![0u64; kept.len()];
+        let mut sum = vec![0u64; kept.len()];
+        let mut kids = vec![0u64; kept.len()];
+        for v in 0..n {
+            if v as u32 == s.root || !in_tree(v) {
+                continue;
+            }
+            let d = at[an.dom.idom[v] as usize];
+            if d == u32::MAX {
+                continue;
+            }
+            if at[v] == u32::MAX {
+                count[d as usize] += 1;
+                sum[d as usize] += ret(v);
+            } else {
+                kids[d as usize] += ret(v);
+            }
+        }
+        for (i, k) in kept.iter().enumerate() {
+            let (v, own) = (k.ord as usize, s.node_self[k.ord as usize] as u64);
+            if (k.more_count, k.more_retained) != (count[i], sum[i]) {
+                return Err(format!(
+                    "node {v}: {} more of {} B, its children not kept are {} of {} B",
+                    k.more_count, k.more_retained, count[i], sum[i]
+                ));
+            }
+            if own + kids[i] + k.more_retained != ret(v) {
+                return Err(format!(
+                    "node {v}: {own} + {} + {} != {}",
+                    kids[i],
+                    k.more_retained,
+                    ret(v)
+                ));
+            }
+        }
+        if forced.is_empty() && kept.len() > 1 {
+            let min = kept[1..].iter().map(|k| ret(k.ord as usize)).min().unwrap();
+            if let Some(v) = (0..n).find(|&v| in_tree(v) && at[v] == u32::MAX && ret(v) > min) {
+                return Err(format!("node {v} retains {} > {min} kept, and is left out", ret(v)));
+            }
+        }
+        for &f in forced {
+            if in_tree(f as usize) && at[f as usize] == u32::MAX {
+                return Err(format!("forced node {f} left out"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Nodes on the dominator chain of `v`, itself included.
+    fn paths_len(an: &Analysis, mut v: u32) -> usize {
+        let mut len = 1;
+        while v != an.snap.root && an.dom.idom[v as usize] != NONE {
+            v = an.dom.idom[v as usize];
+            len += 1;
+        }
+        len
+    }
+
+    #[test]
+    fn the_cut_of_a_real_heap_is_exact_at_every_budget() {
+        let an = service();
+        let n = an.snap.node_count();
+        for budget in [0, 1, 2, 3, 10, 100, 1000, 5000, n - 1, n, 10 * n] {
+            let kept = cut(&an, budget, &[]);
+            check_cut(&an, budget, &[], &kept).unwrap_or_else(|e| panic!("budget {budget}: {e}"));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Whatever the heap (unreachable nodes, weak edges, cycles, ties and sizes of 0) and the budget.
+        #[test]
+        fn the_cut_of_any_heap_is_bounded_and_exact(
+            sizes in prop::collection::vec(prop::sample::select(vec![0u32, 0, 8, 16, 16, 40]), 2..60),
+            roots in prop::collection::vec(0usize..60, 0..4),
+            edges in prop::collection::vec((0usize..60, 0usize..60, prop::bool::weighted(0.1)), 0..150),
+            budget in 0usize..70,
+            forced in prop::collection::vec(0u32..60, 0..3),
+        ) {
+            let an = heap(&sizes, &roots, &edges);
+            let n = an.snap.node_count() as u32;
+            let kept = cut(&an, budget, &[]);
+            prop_assert!(check_cut(&an, budget, &[], &kept).is_ok(), "{:?}", check_cut(&an, budget, &[], &kept));
+            let forced: Vec<u32> = forced.iter().map(|&f| f % n).collect();
+            let kept = cut(&an, budget, &forced);
+            let r = check_cut(&an, budget, &forced, &kept);
+            prop_assert!(r.is_ok(), "{:?}", r);
+        }
     }
 
     /// Whatever the budget: at most that many nodes, the root first, every node after its dominator, the

@@ -112,13 +112,25 @@
   }
   function label(n) { return n.name || '(' + n.type + ')'; }
 
-  // Children of a block as layout items, largest first; the folded ones as one "N more" item.
+  // What a block holds, as layout items: its kept children, the folded ones as one "N more" item and its own
+  // (shallow) size; their bytes add up to its retained size.
   function items(n) {
-    var list = n.kids.map(function (k) { return { node: k, value: k.retained }; });
-    if (n.moreCount > 0 && n.moreRetained > 0) {
-      list.push({ more: n, value: n.moreRetained });
-    }
-    return list.filter(function (it) { return it.value > 0; });
+    var list = n.kids.map(function (k) { return { node: k, bytes: k.retained }; });
+    if (n.moreCount > 0) list.push({ more: n, bytes: n.moreRetained });
+    if (n.self > 0) list.push({ own: n, bytes: n.self });
+    return list;
+  }
+
+  // Layout values, largest first: the bytes (equal shares when all are 0 B, so that a block of 0 B can be
+  // looked into). Sorted stably: equal values keep the children's order, then "N more", then own size.
+  function layout(list) {
+    var sum = 0;
+    list.forEach(function (it) { sum += it.bytes; });
+    var out = list.map(function (it) {
+      return { node: it.node, more: it.more, own: it.own, bytes: it.bytes, value: sum === 0 ? 1 : it.bytes };
+    }).filter(function (it) { return it.value > 0; });
+    out.sort(function (a, b) { return b.value - a.value; });
+    return out;
   }
 
   // Squarified treemap (Bruls, Huizing, van Wijk): rows along the shorter side, each row added to while
@@ -155,50 +167,91 @@
     return out;
   }
 
-  var HEAD = 16, MIN = 3, LEVELS = 3;
+  // HEAD: a nested block's title strip; MIN: the smallest side drawn; FLOOR, FOOT: see drawZoomed().
+  var HEAD = 16, MIN = 3, FLOOR = 1600, FOOT = 20;
+
+  function blockText(it) {
+    if (it.node) return label(it.node);
+    if (it.more) return '… ' + it.more.moreCount + ' more';
+    return 'own size';
+  }
+
+  // The zoomed block: its children squarified to scale, and its "N more" and own size with them, except when
+  // one of those would be under FLOOR px² (a "N more" of 0 B, a small own size): then it is a labelled block
+  // in a FOOT px strip under the map, not to scale, so that the zoomed view always shows everything the
+  // block holds and its counts add up.
+  function drawZoomed(svg, z, width, height) {
+    var list = items(z), sum = 0;
+    list.forEach(function (it) { sum += it.bytes; });
+    var foot = list.filter(function (it) {
+      return !it.node && (sum === 0 || (it.bytes * width * height) / sum < FLOOR);
+    });
+    var map = list.filter(function (it) { return foot.indexOf(it) < 0; });
+    var mapHeight = foot.length ? height - FOOT : height;
+    svg.setAttribute('data-map-height', mapHeight);
+    draw(svg, map, 0, 0, width, mapHeight, 1);
+    var w = width / Math.max(1, foot.length);
+    foot.forEach(function (it, i) {
+      block(svg, it, { x: i * w, y: mapHeight + 2, w: w - 2, h: FOOT - 2 }, 1).classList.add('footer');
+    });
+  }
 
   function draw(svg, list, x, y, w, h, level) {
-    squarify(list, x, y, w, h).forEach(function (r) {
-      if (r.w < MIN || r.h < MIN) return;
-      var it = r.it, n = it.node;
-      var g = svgEl('g', { 'class': 'node level' + level });
-      var rect = svgEl('rect', { x: r.x.toFixed(1), y: r.y.toFixed(1), width: r.w.toFixed(1), height: r.h.toFixed(1) });
-      g.appendChild(rect);
-      if (n) {
-        g.setAttribute('data-idx', n.idx);
-        g.setAttribute('data-id', n.id);
-        g.setAttribute('data-depth', n.depth);
-        g.setAttribute('data-area', Math.round(r.w * r.h));
-        g.classList.add('t-' + n.type.replace(/[^a-z]/g, ''));
-        if (n.hl) g.classList.add('hl');
-        if (n.kids.length || n.moreCount) g.classList.add('zoomable');
-        if (level === 1) {
-          g.setAttribute('tabindex', '0');
-          g.setAttribute('role', 'button');
-          g.setAttribute('aria-label', label(n) + ', ' + humanSize(n.retained) + ' retained');
-        }
-      } else {
-        g.classList.add('more');
-        g.setAttribute('data-more', it.more.idx);
-      }
-      svg.appendChild(g);
-      var text = n ? label(n) : '… ' + it.more.moreCount + ' more';
-      if (r.w > 40 && r.h > 13) {
-        var t = svgEl('text', { x: (r.x + 3).toFixed(1), y: (r.y + 12).toFixed(1) });
-        var maxChars = Math.floor((r.w - 6) / 6.5);
-        var shown = text.length > maxChars ? text.slice(0, Math.max(1, maxChars - 1)) + '…' : text;
-        t.textContent = shown;
-        g.appendChild(t);
-        if (r.h > 28 && r.w > 60) {
-          var t2 = svgEl('text', { x: (r.x + 3).toFixed(1), y: (r.y + 25).toFixed(1), 'class': 'size' });
-          t2.textContent = humanSize(n ? n.retained : it.value);
-          g.appendChild(t2);
-        }
-      }
-      if (n && level < LEVELS && r.w > 30 && r.h > HEAD + 12) {
-        draw(svg, items(n), r.x + 2, r.y + HEAD + (r.h > 40 ? 12 : 0), r.w - 4, r.h - HEAD - (r.h > 40 ? 12 : 0) - 2, level + 1);
-      }
+    squarify(layout(list), x, y, w, h).forEach(function (r) {
+      if (r.w >= MIN && r.h >= MIN) block(svg, r.it, r, level);
     });
+  }
+
+  // One block, and what it holds nested inside as deep as it fits: a block with children is drawn into,
+  // below its title, while it is at least 30 × (HEAD + 12) px; a block under MIN px on a side is not drawn
+  // (the table lists it).
+  function block(svg, it, r, level) {
+    var n = it.node;
+    var g = svgEl('g', {
+      'class': 'node level' + level + (level % 2 ? '' : ' even'), 'data-level': level,
+      'data-bytes': it.bytes, 'data-area': Math.round(r.w * r.h)
+    });
+    g.appendChild(svgEl('rect', { x: r.x.toFixed(1), y: r.y.toFixed(1), width: r.w.toFixed(1), height: r.h.toFixed(1) }));
+    if (n) {
+      g.setAttribute('data-idx', n.idx);
+      g.setAttribute('data-id', n.id);
+      g.setAttribute('data-depth', n.depth);
+      g.classList.add('t-' + n.type.replace(/[^a-z]/g, ''));
+      if (n.hl) g.classList.add('hl');
+      if (n.kids.length || n.moreCount) g.classList.add('zoomable');
+    } else if (it.more) {
+      g.classList.add('more');
+      g.setAttribute('data-more', it.more.idx);
+    } else {
+      g.classList.add('own');
+      g.setAttribute('data-own', it.own.idx);
+    }
+    var text = blockText(it);
+    if (level === 1) {
+      g.setAttribute('tabindex', '0');
+      if (g.classList.contains('zoomable')) g.setAttribute('role', 'button');
+      g.setAttribute('aria-label', text + ', ' + humanSize(it.bytes) + (n ? ' retained' : ''));
+    }
+    svg.appendChild(g);
+    if (r.w > 40 && r.h > 13) {
+      var two = r.h > 28 && r.w > 60;
+      // "N more" and own size say their bytes on the first line when a second does not fit.
+      if (!n && !two) text += ', ' + humanSize(it.bytes);
+      var t = svgEl('text', { x: (r.x + 3).toFixed(1), y: (r.y + 12).toFixed(1) });
+      var maxChars = Math.floor((r.w - 6) / 6.5);
+      t.textContent = text.length > maxChars ? text.slice(0, Math.max(1, maxChars - 1)) + '…' : text;
+      g.appendChild(t);
+      if (two) {
+        var t2 = svgEl('text', { x: (r.x + 3).toFixed(1), y: (r.y + 25).toFixed(1), 'class': 'size' });
+        t2.textContent = humanSize(it.bytes);
+        g.appendChild(t2);
+      }
+    }
+    if (n && (n.kids.length || n.moreCount) && r.w > 30 && r.h > HEAD + 12) {
+      var top = HEAD + (r.h > 40 ? 12 : 0);
+      draw(svg, items(n), r.x + 2, r.y + top, r.w - 4, r.h - top - 2, level + 1);
+    }
+    return g;
   }
 
   function render() {
@@ -209,7 +262,7 @@
     var svg = svgEl('svg', { width: width, height: height, viewBox: '0 0 ' + width + ' ' + height, id: 'treemap-svg' });
     svg.setAttribute('data-zoom', z.id);
     svg.setAttribute('data-depth', z.depth);
-    draw(svg, items(z), 0, 0, width, height, 1);
+    drawZoomed(svg, z, width, height);
     view.textContent = '';
     view.appendChild(svg);
     // Breadcrumbs: the dominator chain of the zoomed block.
@@ -222,27 +275,31 @@
       li.appendChild(b);
       crumbs.appendChild(li);
     });
-    // The same children as a table (text alternative).
-    var rows = [['Object', 'Id', 'Constructor', 'Shallow size', 'Retained size', '%']];
+    // The same blocks as a table (text alternative): the children, "N more", the own size; the Retained
+    // column adds up to the zoomed block's retained size.
     var t = el('table', { 'class': 'data' });
     var head = el('tr');
-    rows[0].forEach(function (h, i) { head.appendChild(el('th', { scope: 'col', 'class': i > 2 ? 'num' : '' }, h)); });
+    ['Object', 'Id', 'Constructor', 'Shallow size', 'Retained size', '%'].forEach(function (h, i) {
+      head.appendChild(el('th', { scope: 'col', 'class': i > 2 ? 'num' : '' }, h));
+    });
     t.appendChild(el('thead')).appendChild(head);
     var body = t.appendChild(el('tbody'));
-    z.kids.forEach(function (k) {
+    items(z).forEach(function (it) {
+      var k = it.node;
+      var cells = k ? [label(k), '@' + k.id, k.cls, humanSize(k.self)]
+        : it.more ? [blockText(it), '', '', ''] : ['own size of ' + label(z), '@' + z.id, z.cls, humanSize(z.self)];
+      cells.push(humanSize(it.bytes), percent(it.bytes, total));
       var tr = el('tr');
-      [label(k), '@' + k.id, k.cls, humanSize(k.self), humanSize(k.retained), percent(k.retained, total)].forEach(function (c, i) {
-        tr.appendChild(el('td', { 'class': i > 2 ? 'num' : '' }, c));
-      });
+      cells.forEach(function (c, i) { tr.appendChild(el('td', { 'class': i > 2 ? 'num' : '' }, c)); });
+      tr.cells[4].setAttribute('data-v', it.bytes);
+      // A child with contents zooms from its row too: blocks too small to draw (under MIN px) are reached here.
+      if (k && (k.kids.length || k.moreCount)) {
+        var b = el('button', { type: 'button', 'data-idx': k.idx }, label(k));
+        tr.cells[0].textContent = '';
+        tr.cells[0].appendChild(b);
+      }
       body.appendChild(tr);
     });
-    if (z.moreCount) {
-      var tr = el('tr');
-      ['… ' + z.moreCount + ' more', '', '', '', humanSize(z.moreRetained), percent(z.moreRetained, total)].forEach(function (c, i) {
-        tr.appendChild(el('td', { 'class': i > 2 ? 'num' : '' }, c));
-      });
-      body.appendChild(tr);
-    }
     treeTable.textContent = '';
     treeTable.appendChild(t);
   }
@@ -264,12 +321,20 @@
 
   function showTip(g, ev) {
     tip.textContent = '';
+    var n;
     if (g.hasAttribute('data-more')) {
       var p = nodes[Number(g.getAttribute('data-more'))];
-      tip.appendChild(el('strong', {}, '… ' + p.moreCount + ' more'));
-      tip.appendChild(el('div', {}, humanSize(p.moreRetained) + ' retained by smaller children of ' + label(p)));
+      var c = p.moreCount;
+      tip.appendChild(el('strong', {}, '… ' + c + ' more'));
+      tip.appendChild(el('div', {}, humanSize(p.moreRetained) + ' retained by ' + c + ' smaller ' +
+        (c === 1 ? 'child' : 'children') + ' of ' + label(p) + ', not embedded (--max-nodes)'));
+    } else if (g.hasAttribute('data-own')) {
+      n = nodes[Number(g.getAttribute('data-own'))];
+      tip.appendChild(el('strong', {}, 'Own size of ' + label(n)));
+      tip.appendChild(el('div', {}, n.cls + ' · ' + n.type + ' · @' + n.id));
+      tip.appendChild(el('div', {}, 'Shallow ' + humanSize(n.self) + ' of ' + humanSize(n.retained) + ' retained'));
     } else {
-      var n = nodes[Number(g.getAttribute('data-idx'))];
+      n = nodes[Number(g.getAttribute('data-idx'))];
       tip.appendChild(el('strong', {}, label(n)));
       tip.appendChild(el('div', {}, n.cls + ' · ' + n.type + ' · @' + n.id));
       tip.appendChild(el('div', {}, 'Shallow ' + humanSize(n.self) + ' · Retained ' + humanSize(n.retained) + ' (' + percent(n.retained, total) + ')'));
@@ -289,6 +354,10 @@
     var g = target(ev);
     if (!g || !g.classList.contains('zoomable')) return;
     zoomTo(Number(g.getAttribute('data-idx')), false);
+  });
+  treeTable.addEventListener('click', function (ev) {
+    var b = ev.target.closest ? ev.target.closest('button[data-idx]') : null;
+    if (b) zoomTo(Number(b.getAttribute('data-idx')), false);
   });
   view.addEventListener('mousemove', function (ev) {
     var g = target(ev);
