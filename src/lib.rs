@@ -19,6 +19,7 @@ pub mod error;
 pub mod graph;
 pub mod header;
 pub mod input;
+pub mod locality;
 pub mod man;
 pub mod names;
 pub mod numbers;
