@@ -140,13 +140,19 @@ compare() {
   [ "$PEERS_ON" = 1 ] || return 0
   if [ -f "$ORACLE" ] && [ -f "$ENGINE" ]; then
     measure "$label" "DevTools engine" "$size" 1 timeout "$PEER_TIMEOUT" node --max-old-space-size=16000 "$ORACLE" --quiet summary "$a" "$OUT/o.json"
+  else
+    echo "  DevTools engine skipped: no $ORACLE or no $ENGINE (set HEAPSNAP_ORACLE_DIR, run its setup.sh)" >&2
   fi
   if [ -x "$PEERS/node_modules/.bin/memlab" ]; then
     measure "$label" "memlab" "$size" 1 timeout "$PEER_TIMEOUT" env NODE_OPTIONS=--max-old-space-size=16000 \
       "$PEERS/node_modules/.bin/memlab" analyze object-size --snapshot "$a"
+  else
+    echo "  memlab skipped: not installed in $PEERS" >&2
   fi
   if [ -n "$HST" ]; then
     measure "$label" "@heap-snapshot/tool" "$size" 1 timeout "$PEER_TIMEOUT" "$HST" summary "$a"
+  else
+    echo "  @heap-snapshot/tool skipped: not installed in $PEERS or not runnable" >&2
   fi
 }
 
