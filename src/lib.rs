@@ -20,6 +20,7 @@ pub mod graph;
 pub mod header;
 pub mod input;
 pub mod json;
+pub mod locality;
 pub mod man;
 pub mod names;
 pub mod numbers;

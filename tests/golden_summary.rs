@@ -162,3 +162,45 @@ fn node_self_retained_dominator_and_distance_equal_devtools() {
     }
     assert!(checked >= 3, "too few nodes goldens: {checked}");
 }
+
+/// Every heap-shape fixture (`fixtures/shapes`, made by the benchmark's generators at a small size, issue 19)
+/// has its summary, nodes, top and retainers goldens, so the tests above and `cli_commands` check it.
+#[test]
+fn every_heap_shape_fixture_has_goldens() {
+    let dir = common::repo().join("fixtures/shapes");
+    let mut shapes: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let f = e.file_name().to_string_lossy().into_owned();
+            f.strip_suffix(".heapsnapshot.gz").map(str::to_owned)
+        })
+        .collect();
+    shapes.sort();
+    assert_eq!(shapes, ["app", "browser", "linked", "text", "wide"]);
+    let goldens = common::goldens();
+    let golden_dir = common::repo().join("fixtures/golden");
+    let golden_files: Vec<String> = std::fs::read_dir(&golden_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for s in &shapes {
+        let snap = dir.join(format!("{s}.heapsnapshot.gz"));
+        let g = goldens
+            .iter()
+            .find(|g| g.snapshot == snap)
+            .unwrap_or_else(|| panic!("no summary golden for {}", snap.display()));
+        assert!(g.nodes.is_some(), "no nodes golden for {s}");
+        assert!(
+            golden_files.contains(&format!("shapes-{s}.top.json")),
+            "no top golden for {s}"
+        );
+        assert!(
+            golden_files
+                .iter()
+                .any(|f| f.starts_with(&format!("shapes-{s}.retainers-"))),
+            "no retainers golden for {s}"
+        );
+    }
+}

@@ -57,9 +57,10 @@ pub fn goldens() -> Vec<Golden> {
                 continue;
             };
             let parent = dir.parent().unwrap();
-            let base = match name.strip_prefix("synthetic-") {
-                Some(rest) => parent.join("synthetic").join(rest),
-                None => parent.join(name),
+            let base = match (name.strip_prefix("synthetic-"), name.strip_prefix("shapes-")) {
+                (Some(rest), _) => parent.join("synthetic").join(rest),
+                (_, Some(rest)) => parent.join("shapes").join(rest),
+                _ => parent.join(name),
             };
             add(
                 snapshot_at(&base),
