@@ -58,24 +58,6 @@ fn errors(schema: &Value, instance: &Value) -> Vec<String> {
         .collect()
 }
 
-/// `schema` with every object schema closed (`additionalProperties: false` where it has `properties`).
-fn closed(mut schema: Value) -> Value {
-    fn walk(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                if m.contains_key("properties") && !m.contains_key("additionalProperties") {
-                    m.insert("additionalProperties".into(), Value::Bool(false));
-                }
-                m.values_mut().for_each(walk);
-            }
-            Value::Array(a) => a.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    walk(&mut schema);
-    schema
-}
-
 /// `instance` is valid against the committed schema of `command`, open and closed.
 fn assert_valid(command: &str, instance: &Value, what: &str) {
     let schema = committed(command);
@@ -84,7 +66,7 @@ fn assert_valid(command: &str, instance: &Value, what: &str) {
         e.is_empty(),
         "{what}: not valid against schemas/{command}.schema.json: {e:#?}"
     );
-    let e = errors(&closed(schema), instance);
+    let e = errors(&common::closed_schema(schema), instance);
     assert!(e.is_empty(), "{what}: fields the schema does not describe: {e:#?}");
 }
 
@@ -135,7 +117,7 @@ fn single_snapshot_outputs_validate() {
         assert_valid("tree", &v, &format!("tree {snap}"));
         let lines = run(&["nodes", snap]);
         let schema = jsonschema::validator_for(&committed("nodes")).unwrap();
-        let strict = jsonschema::validator_for(&closed(committed("nodes"))).unwrap();
+        let strict = jsonschema::validator_for(&common::closed_schema(committed("nodes"))).unwrap();
         let mut n = 0;
         for line in lines.lines() {
             let v = parse(line);
@@ -236,7 +218,7 @@ fn the_schemas_reject_mutated_output() {
     let mut extra = summary.clone();
     extra["totals"]["surprise"] = 1.into();
     assert!(errors(&schema, &extra).is_empty());
-    assert!(!errors(&closed(schema), &extra).is_empty());
+    assert!(!errors(&common::closed_schema(schema), &extra).is_empty());
 
     // diff: a finding without its class, a verdict that is a number.
     let d = parse(&run(&[

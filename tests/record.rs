@@ -61,29 +61,14 @@ fn record_server(dir: &Path, port: &str, flags: &[&str]) -> (i32, String, String
 fn manifest(out: &Path) -> Value {
     let m: Value = heapsnap::json::from_str(&std::fs::read_to_string(out.join("record.json")).unwrap()).unwrap();
     let schema_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/record.schema.json");
-    let mut schema: Value = serde_json::from_slice(&std::fs::read(schema_file).unwrap()).unwrap();
-    close_objects(&mut schema);
-    let v = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    let schema: Value = serde_json::from_slice(&std::fs::read(schema_file).unwrap()).unwrap();
+    let v = jsonschema::validator_for(&common::closed_schema(schema)).expect("a valid JSON Schema");
     let errors: Vec<String> = v
         .iter_errors(&m)
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "record.json does not match its schema: {errors:#?}");
     m
-}
-
-/// `additionalProperties: false` on every object schema that lists its properties.
-fn close_objects(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            if m.contains_key("properties") && !m.contains_key("additionalProperties") {
-                m.insert("additionalProperties".into(), Value::Bool(false));
-            }
-            m.values_mut().for_each(close_objects);
-        }
-        Value::Array(a) => a.iter_mut().for_each(close_objects),
-        _ => {}
-    }
 }
 
 /// (state, pgrp) of a process.

@@ -138,3 +138,22 @@ pub fn read_nodes(path: &Path) -> OracleNodes {
         distance,
     }
 }
+
+/// A JSON Schema with every object schema closed (`additionalProperties: false` where it lists `properties`), so
+/// a field the schema does not describe fails validation (tests/json_schemas.rs, tests/record.rs).
+pub fn closed_schema(mut schema: serde_json::Value) -> serde_json::Value {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.contains_key("properties") && !m.contains_key("additionalProperties") {
+                    m.insert("additionalProperties".into(), serde_json::Value::Bool(false));
+                }
+                m.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut schema);
+    schema
+}
