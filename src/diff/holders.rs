@@ -13,6 +13,8 @@
 
 use std::collections::VecDeque;
 
+use rustc_hash::FxHashMap;
+
 use crate::analysis::Analysis;
 use crate::devtools::is_user_root;
 use crate::dominators::NONE;
@@ -27,14 +29,21 @@ pub struct Holders {
     pub parent: Vec<u32>,
     /// The reached nodes in BFS order (every parent before its children).
     pub order: Vec<u32>,
+    /// The top of every long linked run, built on first use ([`Self::run_tops`]).
+    runs: std::sync::OnceLock<FxHashMap<u32, u32>>,
 }
 
 /// Longest path walked, not counting repeated hops of one linked structure.
 const MAX_STEPS: usize = 48;
 
-/// Repeated hops of one linked structure walked on top of [`MAX_STEPS`] (a timer list thousands long reads
-/// from its head; a longer list starts at `…`).
+/// Repeated hops of one linked structure walked one by one in [`Holders::chain`] (a timer list thousands long
+/// reads from its head; a longer list starts at `…`). [`Holders::signature`] and [`Holders::path_to`] jump
+/// over a longer run in one step ([`Holders::run_tops`]), so a list millions long reads from its head too and
+/// costs a few steps per object.
 const MAX_REPEATS: usize = 8192;
+
+/// Repeats walked one by one before [`Holders::folded`] jumps to the top of the run.
+const JUMP_AFTER: usize = 64;
 
 impl Holders {
     /// Run the BFS on `an`.
@@ -98,6 +107,7 @@ impl Holders {
             parent_edge,
             parent,
             order,
+            runs: std::sync::OnceLock::new(),
         }
     }
 
@@ -120,6 +130,67 @@ impl Holders {
             }
             below = Some(hop);
             x = p;
+            out.push(x);
+        }
+        out.reverse();
+        out
+    }
+
+    /// Whether `c` and its BFS parent hang by the same hop (edge type and name) and share a name: the next step
+    /// up from the parent repeats the one below it (`next (Node) > next (Node)`).
+    fn links(&self, s: &crate::snapshot::Snapshot, c: u32) -> bool {
+        let e = self.parent_edge[c as usize];
+        if e == NONE {
+            return false;
+        }
+        let p = self.parent[c as usize];
+        let pe = self.parent_edge[p as usize];
+        pe != NONE
+            && s.edge_type(e as usize) == s.edge_type(pe as usize)
+            && s.edge_name[e as usize] == s.edge_name[pe as usize]
+            && s.node_name[c as usize] == s.node_name[p as usize]
+    }
+
+    /// For every node `c` that [`Self::links`] to its parent: the first ancestor that does not (the last node of
+    /// the run: `c`, its parent, ..., that node all hang by one hop and share a name). One pass in BFS order,
+    /// built once, on the first run longer than [`JUMP_AFTER`].
+    fn run_tops(&self, s: &crate::snapshot::Snapshot) -> &FxHashMap<u32, u32> {
+        self.runs.get_or_init(|| {
+            let mut tops = FxHashMap::default();
+            for &c in &self.order {
+                if self.links(s, c) {
+                    let p = self.parent[c as usize];
+                    let top = tops.get(&p).copied().unwrap_or(p);
+                    tops.insert(c, top);
+                }
+            }
+            tops
+        })
+    }
+
+    /// [`Self::chain`] for the folded text: past [`JUMP_AFTER`] repeats, a run of one linked structure is jumped
+    /// over to its last node, and no run is cut (the hops skipped fold into the ones kept). Each hop's text is
+    /// read from the node's own parent ([`Self::parent`]), so a jump changes no label.
+    fn folded_chain(&self, s: &crate::snapshot::Snapshot, v: u32) -> Vec<u32> {
+        let mut out = vec![v];
+        let mut x = v;
+        let (mut steps, mut repeats) = (0, 0);
+        let mut below: Option<(u8, u32)> = None;
+        while self.parent_edge[x as usize] != NONE && steps < MAX_STEPS {
+            let e = self.parent_edge[x as usize] as usize;
+            let hop = (s.edge_type(e), s.edge_name[e]);
+            let repeat = below == Some(hop) && s.node_name[x as usize] == s.node_name[out[out.len() - 2] as usize];
+            if repeat {
+                repeats += 1;
+            } else {
+                steps += 1;
+            }
+            below = Some(hop);
+            x = if repeats > JUMP_AFTER && self.links(s, x) {
+                self.run_tops(s)[&x]
+            } else {
+                self.parent[x as usize]
+            };
             out.push(x);
         }
         out.reverse();
@@ -154,7 +225,7 @@ impl Holders {
     /// [`Self::signature`], and whether the text starts at `v` itself.
     fn folded(&self, an: &Analysis, v: u32, include_self: bool) -> (String, bool) {
         let s = &an.snap;
-        let chain = self.chain(s, v);
+        let chain = self.folded_chain(s, v);
         let mut parts: Vec<String> = Vec::with_capacity(chain.len() + 1);
         let first = chain[0];
         let truncated = self.parent_edge[first as usize] != NONE;
@@ -182,7 +253,7 @@ impl Holders {
             let kind = s.edge_kind(e);
             let target = s.kind(node);
             // A block context's unnamed slot, named from its scope_info.
-            if let Some(var) = crate::names::context_slot(s, chain[k - 1], e) {
+            if let Some(var) = crate::names::context_slot(s, self.parent[node as usize], e) {
                 hops.push((var, node));
                 continue;
             }
@@ -252,5 +323,55 @@ pub fn node_label(an: &Analysis, v: u32) -> String {
             }
         }
         _ => an.classes.table[an.classes.of_node[v as usize] as usize].name.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Snapshot;
+
+    /// A root, a global `G` (shortcut edge), `G.head` and a list of `n` `Node` objects linked by `next`.
+    fn list(n: usize) -> Analysis {
+        // Strings: 0 "", 1 "G", 2 "Node", 3 "head", 4 "next", 5 "global".
+        let mut nodes = vec!["9,0,1,0,1".to_string(), "3,1,3,16,1".to_string()];
+        let mut edges = vec!["5,5,5".to_string(), "2,3,10".to_string()];
+        for i in 0..n {
+            let last = i + 1 == n;
+            nodes.push(format!("3,2,{},16,{}", 2 * i + 5, u8::from(!last)));
+            if !last {
+                edges.push(format!("2,4,{}", (i + 3) * 5));
+            }
+        }
+        let text = format!(
+            r#"{{"snapshot":{{"meta":{{"node_fields":["type","name","id","self_size","edge_count"],"node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic"],"string","number","number","number"],"edge_fields":["type","name_or_index","to_node"],"edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"]}},"node_count":{},"edge_count":{}}},"nodes":[{}],"edges":[{}],"strings":["","G","Node","head","next","global"]}}"#,
+            n + 2,
+            edges.len(),
+            nodes.join(","),
+            edges.join(",")
+        );
+        Analysis::new(Snapshot::from_bytes(text.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_list_longer_than_the_repeat_cap_reads_from_its_head_in_a_few_steps() {
+        let n = MAX_REPEATS + 3000;
+        let an = list(n);
+        let h = Holders::new(&an);
+        let head = 2u32;
+        let deep = (n + 1) as u32;
+        assert_eq!(h.signature(&an, head, false), "G > head");
+        assert_eq!(h.signature(&an, 3, false), "G > head (Node) > next");
+        // Every node below the head, however deep, shares one text (the capped walk cut it to `… > next`).
+        assert_eq!(h.signature(&an, deep, false), "G > head (Node) > next");
+        assert_eq!(h.path_to(&an, deep), "G > head (Node) > next (Node)");
+        assert!(h.folded_chain(&an.snap, deep).len() < 2 * JUMP_AFTER + 8);
+        let capped = h.chain(&an.snap, deep);
+        assert!(h.parent_edge[capped[0] as usize] != NONE, "the capped walk stops inside the list");
+        // A run just past the jump threshold gives the same text as the exact walk.
+        let mid = (JUMP_AFTER + 10) as u32;
+        assert_eq!(h.chain(&an.snap, mid).len(), mid as usize, "G, the head, ..., mid");
+        assert!(h.folded_chain(&an.snap, mid).len() < mid as usize, "jumped");
+        assert_eq!(h.signature(&an, mid, false), "G > head (Node) > next");
     }
 }
