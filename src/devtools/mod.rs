@@ -122,10 +122,13 @@ pub fn has_user_roots(s: &Snapshot) -> bool {
 
 /// `markPageOwnedNodes`: seeds are targets of the root's `shortcut` edges and of its `element` edges to
 /// `(Document DOM trees)`; everything reachable from them over non-weak edges is page-owned.
+///
+/// The set does not depend on the order of the walk, so it is a BFS: its queue says which nodes are read next,
+/// and their edges are prefetched a few nodes ahead ([`Snapshot::prefetch_queue`]).
 pub fn page_owned(s: &Snapshot) -> FixedBitSet {
     let n = s.node_count();
     let mut owned = FixedBitSet::with_capacity(n);
-    let mut stack = Vec::new();
+    let mut stack = VecDeque::new();
     for e in s.edges(s.root) {
         let c = s.edge_to(e);
         let seed = match s.edge_kind(e) {
@@ -135,17 +138,18 @@ pub fn page_owned(s: &Snapshot) -> FixedBitSet {
         };
         if seed {
             owned.insert(c as usize);
-            stack.push(c);
+            stack.push_back(c);
         }
     }
-    while let Some(o) = stack.pop() {
+    while let Some(o) = stack.pop_front() {
+        s.prefetch_queue(&stack);
         for e in s.edges(o) {
             let c = s.edge_to(e) as usize;
             if owned.contains(c) || s.edge_kind(e) == EdgeKind::Weak {
                 continue;
             }
             owned.insert(c);
-            stack.push(c as u32);
+            stack.push_back(c as u32);
         }
     }
     owned
@@ -460,6 +464,7 @@ pub fn distances(s: &Snapshot, weakmaps: &WeakMapEdges) -> Distances {
     let mut queue: VecDeque<u32> = VecDeque::new();
     let mut bfs = |queue: &mut VecDeque<u32>, dist: &mut Distances| {
         while let Some(o) = queue.pop_front() {
+            s.prefetch_queue(queue);
             let d = dist[o as usize] + 1;
             for e in s.edges(o) {
                 if s.edge_kind(e) == EdgeKind::Weak {

@@ -71,6 +71,7 @@ impl Holders {
         let mut phase = 0;
         loop {
             while let Some(u) = queue.pop_front() {
+                s.prefetch_queue(&queue);
                 order.push(u);
                 for e in s.edges(u) {
                     if !an.essential.contains(e) {
@@ -367,7 +368,10 @@ mod tests {
         assert_eq!(h.path_to(&an, deep), "G > head (Node) > next (Node)");
         assert!(h.folded_chain(&an.snap, deep).len() < 2 * JUMP_AFTER + 8);
         let capped = h.chain(&an.snap, deep);
-        assert!(h.parent_edge[capped[0] as usize] != NONE, "the capped walk stops inside the list");
+        assert!(
+            h.parent_edge[capped[0] as usize] != NONE,
+            "the capped walk stops inside the list"
+        );
         // A run just past the jump threshold gives the same text as the exact walk.
         let mid = (JUMP_AFTER + 10) as u32;
         assert_eq!(h.chain(&an.snap, mid).len(), mid as usize, "G, the head, ..., mid");
