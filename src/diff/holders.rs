@@ -115,6 +115,19 @@ impl Holders {
     /// The nodes from the BFS root down to `v` (inclusive): at most [`MAX_STEPS`] hops, plus up to
     /// [`MAX_REPEATS`] hops that repeat the one below them (same edge, same node name: a list's `next`).
     pub fn chain(&self, s: &crate::snapshot::Snapshot, v: u32) -> Vec<u32> {
+        self.walk(s, v, false)
+    }
+
+    /// [`Self::chain`] for the folded text: past [`JUMP_AFTER`] repeats, a run of one linked structure is jumped
+    /// over to its last node, and no run is cut (the hops skipped fold into the ones kept). Each hop's text is
+    /// read from the node's own parent ([`Self::parent`]), so a jump changes no label.
+    fn folded_chain(&self, s: &crate::snapshot::Snapshot, v: u32) -> Vec<u32> {
+        self.walk(s, v, true)
+    }
+
+    /// The walk up the BFS parents behind [`Self::chain`] (`jump` false: repeats capped, walked one by one) and
+    /// [`Self::folded_chain`] (`jump` true).
+    fn walk(&self, s: &crate::snapshot::Snapshot, v: u32, jump: bool) -> Vec<u32> {
         let mut out = vec![v];
         let mut x = v;
         let (mut steps, mut repeats) = (0, 0);
@@ -122,15 +135,18 @@ impl Holders {
         while self.parent_edge[x as usize] != NONE && steps < MAX_STEPS {
             let e = self.parent_edge[x as usize] as usize;
             let hop = (s.edge_type(e), s.edge_name[e]);
-            let p = self.parent[x as usize];
             let repeat = below == Some(hop) && s.node_name[x as usize] == s.node_name[out[out.len() - 2] as usize];
-            if repeat && repeats < MAX_REPEATS {
+            if repeat && (jump || repeats < MAX_REPEATS) {
                 repeats += 1;
             } else {
                 steps += 1;
             }
             below = Some(hop);
-            x = p;
+            x = if jump && repeats > JUMP_AFTER && self.links(s, x) {
+                self.run_tops(s)[&x]
+            } else {
+                self.parent[x as usize]
+            };
             out.push(x);
         }
         out.reverse();
@@ -167,35 +183,6 @@ impl Holders {
             }
             tops
         })
-    }
-
-    /// [`Self::chain`] for the folded text: past [`JUMP_AFTER`] repeats, a run of one linked structure is jumped
-    /// over to its last node, and no run is cut (the hops skipped fold into the ones kept). Each hop's text is
-    /// read from the node's own parent ([`Self::parent`]), so a jump changes no label.
-    fn folded_chain(&self, s: &crate::snapshot::Snapshot, v: u32) -> Vec<u32> {
-        let mut out = vec![v];
-        let mut x = v;
-        let (mut steps, mut repeats) = (0, 0);
-        let mut below: Option<(u8, u32)> = None;
-        while self.parent_edge[x as usize] != NONE && steps < MAX_STEPS {
-            let e = self.parent_edge[x as usize] as usize;
-            let hop = (s.edge_type(e), s.edge_name[e]);
-            let repeat = below == Some(hop) && s.node_name[x as usize] == s.node_name[out[out.len() - 2] as usize];
-            if repeat {
-                repeats += 1;
-            } else {
-                steps += 1;
-            }
-            below = Some(hop);
-            x = if repeats > JUMP_AFTER && self.links(s, x) {
-                self.run_tops(s)[&x]
-            } else {
-                self.parent[x as usize]
-            };
-            out.push(x);
-        }
-        out.reverse();
-        out
     }
 
     /// A JS global object or its proxy, reached from a native context by its `global_object` or
