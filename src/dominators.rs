@@ -50,15 +50,12 @@ pub trait DomGraph {
     fn out_range(&self, u: u32) -> Range<usize>;
     /// Target of `u`'s outgoing slot `e` (`e` in `out_range(u)`), or `None` if the edge is filtered out.
     fn out_target(&self, u: u32, e: usize) -> Option<u32>;
-    /// The target slot `e` points to, filtered or not, where it is cheap to read: a hint for prefetching only.
+    /// The snapshot this graph filters, when its slots are the snapshot's edge indexes: the DFS then reads
+    /// targets a few edges ahead, filtered or not, and prefetches what it will read of them.
     #[inline(always)]
-    fn peek_target(&self, _e: usize) -> Option<u32> {
+    fn snapshot(&self) -> Option<&Snapshot> {
         None
     }
-    /// Start reading `u`'s out range (stage 1), then its first slots (stage 2, a little later): hints for
-    /// prefetching only ([`Snapshot::prefetch_node`]).
-    #[inline(always)]
-    fn prefetch_node(&self, _u: u32, _stage: u8) {}
 }
 
 /// Result of [`semi_nca`].
@@ -260,19 +257,19 @@ impl Dfs {
             let e = top_entry.1;
             top_entry.1 += 1;
             let u = top_entry.0;
-            // The preorder number of a target a few edges ahead: a random read, started early.
-            if e + DFS_AHEAD < top_entry.2 {
-                if let Some(t) = g.peek_target(e + DFS_AHEAD) {
+            if let Some(s) = g.snapshot() {
+                // The preorder number and edge range of a target a few edges ahead: random reads, started early.
+                if e + DFS_AHEAD < top_entry.2 {
+                    let t = s.edge_to(e + DFS_AHEAD);
                     prefetch(pre, t as usize);
-                    g.prefetch_node(t, 1);
+                    s.prefetch_edge_range(t);
                 }
-            }
-            // Nearer, a target not reached yet (its number was prefetched above): its edges, read if the DFS
-            // enters it.
-            if e + DFS_AHEAD / 2 < top_entry.2 {
-                if let Some(t) = g.peek_target(e + DFS_AHEAD / 2) {
+                // Nearer, a target not reached yet (its number was prefetched above): its edges, read if the
+                // DFS enters it.
+                if e + DFS_AHEAD / 2 < top_entry.2 {
+                    let t = s.edge_to(e + DFS_AHEAD / 2);
                     if pre[t as usize] == NONE {
-                        g.prefetch_node(t, 2);
+                        s.prefetch_edges(t);
                     }
                 }
             }
@@ -285,10 +282,10 @@ impl Dfs {
                     parent.push(pu);
                     best.push(pu);
                     let r = g.out_range(c);
-                    for a in r.start..r.end.min(r.start + DFS_AHEAD) {
-                        if let Some(t) = g.peek_target(a) {
+                    if let Some(s) = g.snapshot() {
+                        for t in s.edge_targets(r.start..r.end.min(r.start + DFS_AHEAD)) {
                             prefetch(pre, t as usize);
-                            g.prefetch_node(t, 1);
+                            s.prefetch_edge_range(t);
                         }
                     }
                     stack.push((c, r.start, r.end));
@@ -620,12 +617,8 @@ impl DomGraph for EssentialGraph<'_> {
         self.essential.contains(e).then(|| self.snap.edge_to(e))
     }
     #[inline(always)]
-    fn peek_target(&self, e: usize) -> Option<u32> {
-        Some(self.snap.edge_to(e))
-    }
-    #[inline(always)]
-    fn prefetch_node(&self, u: u32, stage: u8) {
-        self.snap.prefetch_node(u, stage);
+    fn snapshot(&self) -> Option<&Snapshot> {
+        Some(self.snap)
     }
 }
 
@@ -651,12 +644,8 @@ impl DomGraph for EssentialBuilder<'_> {
         self.snap.edges(u)
     }
     #[inline(always)]
-    fn peek_target(&self, e: usize) -> Option<u32> {
-        Some(self.snap.edge_to(e))
-    }
-    #[inline(always)]
-    fn prefetch_node(&self, u: u32, stage: u8) {
-        self.snap.prefetch_node(u, stage);
+    fn snapshot(&self) -> Option<&Snapshot> {
+        Some(self.snap)
     }
     // Inlined into the DFS loop, with `is_essential`: where LLVM called it instead (its choice varied with
     // unrelated changes), the DFS of the big file took ~130 ms longer (600 -> 735 ms).

@@ -594,18 +594,20 @@ impl Snapshot {
             .map(move |c| c.iter().map(move |&p| p >> bits))
     }
 
-    /// Prefetch hints for a walk that will read node `i` later: stage 1 starts reading its edge range (its
-    /// `first_edge` entry), stage 2 (when stage 1 ran a little earlier) its first edges and its type byte. Walks
-    /// that know which nodes they read next (a BFS queue) give each stage a few nodes ahead, so the random reads
-    /// overlap instead of waiting one by one.
+    /// Prefetch hint for a walk that will read node `i` later: start reading its edge range (its `first_edge`
+    /// entry). A little later, [`Self::prefetch_edges`] can read that entry without waiting. Walks that know
+    /// which nodes they read next (a BFS queue, the DFS's next edges) give each a few nodes ahead, so the random
+    /// reads overlap instead of waiting one by one.
     #[inline(always)]
-    pub fn prefetch_node(&self, i: u32, stage: u8) {
-        if stage == 1 {
-            prefetch(&self.first_edge, i as usize);
-        } else {
-            prefetch(&self.edge_packed, self.first_edge[i as usize] as usize);
-            prefetch(&self.node_type, i as usize);
-        }
+    pub fn prefetch_edge_range(&self, i: u32) {
+        prefetch(&self.first_edge, i as usize);
+    }
+
+    /// Prefetch hint, after [`Self::prefetch_edge_range`]: node `i`'s first edges and its type byte.
+    #[inline(always)]
+    pub fn prefetch_edges(&self, i: u32) {
+        prefetch(&self.edge_packed, self.first_edge[i as usize] as usize);
+        prefetch(&self.node_type, i as usize);
     }
 
     /// Prefetch hints for the nodes a BFS expands next, given its queue (after the pop of the node expanded
@@ -613,10 +615,10 @@ impl Snapshot {
     #[inline(always)]
     pub fn prefetch_queue(&self, queue: &std::collections::VecDeque<u32>) {
         if let Some(&a) = queue.get(12) {
-            self.prefetch_node(a, 1);
+            self.prefetch_edge_range(a);
         }
         if let Some(&b) = queue.get(6) {
-            self.prefetch_node(b, 2);
+            self.prefetch_edges(b);
         }
     }
 

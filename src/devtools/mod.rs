@@ -128,7 +128,7 @@ pub fn has_user_roots(s: &Snapshot) -> bool {
 pub fn page_owned(s: &Snapshot) -> FixedBitSet {
     let n = s.node_count();
     let mut owned = FixedBitSet::with_capacity(n);
-    let mut stack = VecDeque::new();
+    let mut queue = VecDeque::new();
     for e in s.edges(s.root) {
         let c = s.edge_to(e);
         let seed = match s.edge_kind(e) {
@@ -138,18 +138,18 @@ pub fn page_owned(s: &Snapshot) -> FixedBitSet {
         };
         if seed {
             owned.insert(c as usize);
-            stack.push_back(c);
+            queue.push_back(c);
         }
     }
-    while let Some(o) = stack.pop_front() {
-        s.prefetch_queue(&stack);
+    while let Some(o) = queue.pop_front() {
+        s.prefetch_queue(&queue);
         for e in s.edges(o) {
             let c = s.edge_to(e) as usize;
             if owned.contains(c) || s.edge_kind(e) == EdgeKind::Weak {
                 continue;
             }
             owned.insert(c);
-            stack.push_back(c as u32);
+            queue.push_back(c as u32);
         }
     }
     owned
