@@ -272,6 +272,13 @@ impl Dfs {
                         s.prefetch_edges(t);
                     }
                 }
+                // The next edge's target, if not reached: the DFS may enter it right after this edge.
+                if e + 1 < top_entry.2 {
+                    let t = s.edge_to(e + 1);
+                    if pre[t as usize] == NONE {
+                        s.prefetch_edges(t);
+                    }
+                }
             }
             if let Some(c) = g.out_target(u, e) {
                 let pc = pre[c as usize];
@@ -283,6 +290,7 @@ impl Dfs {
                     best.push(pu);
                     let r = g.out_range(c);
                     if let Some(s) = g.snapshot() {
+                        prefetch(near, r.start / 64);
                         for t in s.edge_targets(r.start..r.end.min(r.start + DFS_AHEAD)) {
                             prefetch(pre, t as usize);
                             s.prefetch_edge_range(t);
