@@ -424,6 +424,14 @@ impl Predecessors {
                     prefetch(&ancestor, f as usize);
                     prefetch(&best, f as usize);
                 }
+                // Nearer, the forest parent of a source whose entry was prefetched above: eval's second step.
+                if let Some(&f) = fsrc.get(k + PREFETCH / 2) {
+                    let a = ancestor[f as usize];
+                    if a > w as u32 {
+                        prefetch(&ancestor, a as usize);
+                        prefetch(&best, a as usize);
+                    }
+                }
                 sw = sw.min(eval(v, w as u32, &mut ancestor, &mut best, &mut path));
             }
             best[w] = sw;
@@ -456,6 +464,13 @@ impl Predecessors {
         let mut ncur = nfirst.clone();
         let mut nsrc = vec![0u16; total];
         for u in 0..n as u32 {
+            // The label of a source a few nodes ahead (a random read in preorder space).
+            if let Some(&pf) = pre.get(u as usize + PREFETCH) {
+                if pf != NONE && pf > top {
+                    prefetch(&best, pf as usize);
+                    prefetch(&ancestor, pf as usize);
+                }
+            }
             let pu = pre[u as usize];
             if pu == NONE {
                 continue;
