@@ -739,6 +739,9 @@ impl RetainedSizes {
     }
 }
 
+/// How many turns ahead [`class_tops`] prefetches a node's entries.
+const CLASS_AHEAD: usize = 16;
+
 /// Bound on the words of the path class sets of [`class_tops`] (16 MiB).
 const CLASS_SET_WORDS: usize = 1 << 21;
 
@@ -793,7 +796,17 @@ fn class_tops(
         .iter()
         .map(|&v| (v, idom[v as usize]))
         .chain(unreached.iter().map(|&v| (v, root)));
+    // Preorder is a random order of the ordinals: the entries of the nodes a few turns ahead are fetched early
+    // (a node's dominator and own entries 16 turns ahead, then its dominator's entry 8 turns ahead).
+    let (mut far_ahead, mut near_ahead) = (order.iter().skip(CLASS_AHEAD), order.iter().skip(CLASS_AHEAD / 2));
     for (v, p) in std::iter::once((root, u32::MAX)).chain(parents) {
+        if let Some(&a) = far_ahead.next() {
+            prefetch(idom, a as usize);
+            prefetch(&hands, a as usize);
+        }
+        if let Some(&b) = near_ahead.next() {
+            prefetch(&hands, idom[b as usize] as usize);
+        }
         let s = if p == u32::MAX {
             0
         } else {
