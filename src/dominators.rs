@@ -327,18 +327,58 @@ impl Dfs {
         let count = vertex.len();
         // ffirst[p + 2] counts p's far predecessors; after the prefix sums it is the end of p's list and
         // ffirst[p + 1] its start, the slot filled next (so that once filled, p's list is ffirst[p]..ffirst[p + 1]).
+        // Both passes are random reads and writes of `ffirst` (and `fsrc`), one per far edge: the two halves of
+        // the preorder numbers go to two threads, each of which reads every far edge and keeps those whose
+        // target is in its half (the reads in order are cheap; the random ones are what is shared out).
         let mut ffirst = vec![0u32; count + 2];
-        for &(pc, _) in &far {
-            ffirst[pc as usize + 2] += 1;
+        let mid = (count + 2) / 2;
+        {
+            let (lo, hi) = ffirst.split_at_mut(mid);
+            rayon::join(
+                || {
+                    for &(pc, _) in &far {
+                        if let Some(x) = lo.get_mut(pc as usize + 2) {
+                            *x += 1;
+                        }
+                    }
+                },
+                || {
+                    for &(pc, _) in &far {
+                        if let Some(x) = (pc as usize + 2).checked_sub(mid).map(|i| &mut hi[i]) {
+                            *x += 1;
+                        }
+                    }
+                },
+            );
         }
         for i in 2..count + 2 {
             ffirst[i] += ffirst[i - 1];
         }
         let mut fsrc = vec![0u32; far.len()];
-        for &(pc, pu) in &far {
-            let slot = &mut ffirst[pc as usize + 1];
-            fsrc[*slot as usize] = pu;
-            *slot += 1;
+        {
+            // The slot of p's next source is ffirst[p + 1]: the lower half's slots are ffirst[1..mid] (targets
+            // p < mid - 1), whose lists end at ffirst[mid], where the upper half's begin.
+            let (lo, hi) = ffirst.split_at_mut(mid);
+            let split = hi[0] as usize;
+            let (src_lo, src_hi) = fsrc.split_at_mut(split);
+            rayon::join(
+                || {
+                    for &(pc, pu) in &far {
+                        if let Some(slot) = lo.get_mut(pc as usize + 1) {
+                            src_lo[*slot as usize] = pu;
+                            *slot += 1;
+                        }
+                    }
+                },
+                || {
+                    for &(pc, pu) in &far {
+                        if let Some(slot) = (pc as usize + 1).checked_sub(mid).map(|i| &mut hi[i]) {
+                            src_hi[*slot as usize - split] = pu;
+                            *slot += 1;
+                        }
+                    }
+                },
+            );
         }
         drop(far);
         t.done();
