@@ -145,11 +145,11 @@ impl Analysis {
         // beside them the WeakMap pair names (a scan of the strings, about half the page-owned walk's time),
         // then the distances (if wanted: a BFS whose one byte per node is then held through the memory peak),
         // the shallow-size reattribution (on the self sizes taken out of the snapshot, which the DFS never
-        // reads) and the Statistics view's sums over the adjusted sizes (if wanted; a few bitsets). Beside the
-        // predecessor CSR and the semidominator and NCA passes: the interface inference, then the
-        // classification. The DFS waits for the pair names if they are not ready (never in practice); the side
-        // that makes them waits for nothing and runs first on this thread (`join` runs its first closure
-        // here), so this cannot deadlock, even with one thread or nested in another `join`.
+        // reads), the Statistics view's sums over the adjusted sizes (if wanted; a few bitsets), the interface
+        // inference and the classification: on every shape measured they end before the DFS. The DFS waits for
+        // the pair names if they are not ready (never in practice); the side that makes them waits for nothing
+        // and runs first on this thread (`join` runs its first closure here), so this cannot deadlock, even with
+        // one thread or nested in another `join`.
         let mut sizes = std::mem::take(&mut snap.node_self);
         let snap_ref = &snap;
         let weakmaps_cell: OnceLock<WeakMapEdges> = OnceLock::new();
@@ -159,7 +159,7 @@ impl Analysis {
         let abandoned = std::sync::atomic::AtomicBool::new(false);
         let abandoned_ref = &abandoned;
         let t = Phase::start("dominators");
-        let ((distance, shallow, statistic_sums), (page_owned, (essential, dfs))) = rayon::join(
+        let ((distance, shallow, statistic_sums, own, classes), (page_owned, (essential, dfs))) = rayon::join(
             || {
                 let t = Phase::start("weakmap edges");
                 struct Abandon<'a>(&'a std::sync::atomic::AtomicBool);
@@ -187,7 +187,18 @@ impl Analysis {
                     t.done();
                     sums
                 });
-                (distance, shallow, statistic_sums)
+                // Then the interface inference and the classification (they read names and edges only), beside
+                // the DFS, which is always the longer side.
+                let t = Phase::start("interfaces");
+                let own = classes::infer_interfaces(snap_ref);
+                t.done();
+                let classes = classify.map(|interfaces| {
+                    let t = Phase::start("classes");
+                    let classes = classes::classify(snap_ref, interfaces.unwrap_or(&own));
+                    t.done();
+                    classes
+                });
+                (distance, shallow, statistic_sums, own, classes)
             },
             || {
                 let t = Phase::start("page-owned");
@@ -222,27 +233,8 @@ impl Analysis {
             snap: snap_ref,
             essential: &essential,
         };
-        let g_ref = &g;
-        // Beside the predecessor CSR and the solve: the interface inference, then the classification, at once.
-        // (The solve's memory peak, while it reads the near edges, is ~70 MB below the predecessor lists of every
-        // cross edge, which the solve kept before the split of the preorder numbers and which the classification
-        // waited for; its class column now fits beside it: on a 1.24 GB snapshot the peak RSS is 1.16-1.20 GB,
-        // was 1.22 GB.)
-        let (doms, (own, classes)) = rayon::join(
-            move || dfs.predecessors().solve(g_ref),
-            move || {
-                let t = Phase::start("interfaces");
-                let own = classes::infer_interfaces(snap_ref);
-                t.done();
-                let classes = classify.map(|interfaces| {
-                    let t = Phase::start("classes");
-                    let classes = classes::classify(snap_ref, interfaces.unwrap_or(&own));
-                    t.done();
-                    classes
-                });
-                (own, classes)
-            },
-        );
+        // The predecessor CSR shares its passes out to both threads; the solve is sequential.
+        let doms = dfs.predecessors().solve(&g);
         let (dom, class_retained) = match &classes {
             Some(c) if extras.class_retained => {
                 let (dom, sums) =
