@@ -25,7 +25,8 @@
 
 use std::cell::Cell;
 use std::ops::Range;
-
+use std::sync::atomic::AtomicU16;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
@@ -75,13 +76,13 @@ pub const TOP: u32 = u16::MAX as u32;
 /// (unfiltered) edge are attached under a virtual edge from `root`, in ordinal order, as DevTools does.
 /// The three stages ([`Dfs::run`], [`Dfs::predecessors`], [`Predecessors::solve`]) can also be called one by one,
 /// so that other work runs beside each.
-pub fn semi_nca<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
+pub fn semi_nca<G: DomGraph + Sync>(g: &G, root: u32, adopt_orphans: bool) -> Dominators {
     semi_nca_split(g, root, adopt_orphans, TOP)
 }
 
 /// [`semi_nca`] with the preorder numbers split after `top` instead of [`TOP`] (any value up to [`TOP`] gives
 /// the same dominators; the tests use small ones so that both halves of the computation run on small graphs).
-pub fn semi_nca_split<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool, top: u32) -> Dominators {
+pub fn semi_nca_split<G: DomGraph + Sync>(g: &G, root: u32, adopt_orphans: bool, top: u32) -> Dominators {
     Dfs::run(g, root, adopt_orphans, top).predecessors().solve(g)
 }
 
@@ -430,7 +431,7 @@ fn eval(v: u32, w: u32, ancestor: &mut [u32], best: &mut [u32], path: &mut Vec<u
 impl Predecessors {
     /// Stage 3: semidominators, then the nearest-common-ancestor pass: the immediate dominators. `g` must be
     /// the graph of the DFS (the near edges are read from it again).
-    pub fn solve<G: DomGraph>(self, g: &G) -> Dominators {
+    pub fn solve<G: DomGraph + Sync>(self, g: &G) -> Dominators {
         let Predecessors {
             pre,
             vertex,
@@ -454,6 +455,7 @@ impl Predecessors {
         let mut ancestor = vec![0u32; count];
         let mut path: Vec<u32> = Vec::new();
         let split = top as usize + 1;
+        let t1 = Phase::start("    far predecessors");
         // 1. The vertices above the split, with their far predecessor lists.
         for w in (split..count).rev() {
             let mut sw = best[w];
@@ -479,6 +481,8 @@ impl Predecessors {
             ffirst[w + 1] = sw;
         }
         drop(fsrc);
+        t1.done();
+        let t1 = Phase::start("    path compression");
         // 2. Every forest path above the split compressed to its first vertex in the top, top-down (a vertex's
         // forest parent comes before it and is done): afterwards, for x above the split, `ancestor[x]` is the
         // top vertex its path reaches and `best[x]` the smallest semidominator on the way (its label).
@@ -496,78 +500,66 @@ impl Predecessors {
         // v above the split, eval(v) while a top vertex w is processed is min(label(v), eval(r)) where r =
         // ancestor[v] if r > w (then r is linked), else label(v) alone: the label goes into w's candidate now,
         // and r, if r > w, into w's list (2 bytes), unless it equals the entry before it.
+        t1.done();
+        let t1 = Phase::start("    near edges");
         let mut nfirst = ncount;
         for i in 2..nfirst.len() {
             nfirst[i] += nfirst[i - 1];
         }
         let total = nfirst.last().copied().unwrap_or(0) as usize;
-        let mut ncur = nfirst.clone();
-        let mut nsrc = vec![0u16; total];
-        for u in 0..n as u32 {
-            // The label of a source a few nodes ahead (a random read in preorder space).
-            if let Some(&pf) = pre.get(u as usize + PREFETCH) {
-                if pf != NONE && pf > top {
-                    prefetch(&best, pf as usize);
-                    prefetch(&ancestor, pf as usize);
-                }
-            }
-            let pu = pre[u as usize];
-            if pu == NONE {
-                continue;
-            }
-            let r = g.out_range(u);
-            let (mut label, mut root) = (NONE, NONE);
-            let mut e = r.start;
-            while e < r.end {
-                let word = near[e / 64] >> (e % 64);
-                if word == 0 {
-                    e = (e | 63) + 1;
-                    continue;
-                }
-                e += word.trailing_zeros() as usize;
-                if e >= r.end {
-                    break;
-                }
-                let slot = e;
-                e += 1;
-                let Some(c) = g.out_target(u, slot) else {
-                    continue;
-                };
-                let pc = pre[c as usize] as usize;
-                let entry = if pu <= top {
-                    pu
+        // The nodes go to two threads by halves of the edge slots. Each thread folds labels into its own copy
+        // of the top's candidates (the lower half's is `best` itself; the copies meet by `min` after) and fills
+        // every target's list from one end: the lower half from the start up, the upper half from the end
+        // down, so that the two never meet (each list has room for every near edge into its target).
+        let nsrc: Vec<AtomicU16> = (0..total).map(|_| AtomicU16::new(0)).collect();
+        let split_node = {
+            let half = g.slot_count() / 2;
+            let (mut lo, mut hi) = (0u32, n as u32);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if g.out_range(mid).start < half {
+                    lo = mid + 1;
                 } else {
-                    if label == NONE {
-                        (label, root) = (best[pu as usize], ancestor[pu as usize]);
-                    }
-                    if label < best[pc] {
-                        best[pc] = label;
-                    }
-                    if root <= pc as u32 {
-                        continue;
-                    }
-                    root
-                } as u16;
-                let cur = &mut ncur[pc + 1];
-                if *cur > nfirst[pc + 1] && nsrc[*cur as usize - 1] == entry {
-                    continue;
+                    hi = mid;
                 }
-                nsrc[*cur as usize] = entry;
-                *cur += 1;
             }
+            lo
+        };
+        let (best_top, best_above) = best.split_at_mut(split.min(count));
+        let mut upper_top = best_top.to_vec();
+        let near_pass = NearPass {
+            pre: &pre,
+            near: &near,
+            top,
+            best_above,
+            ancestor: &ancestor,
+            nfirst: &nfirst,
+            nsrc: &nsrc,
+        };
+        let (ncur, nend) = rayon::join(
+            || near_pass.run::<G, true>(g, 0..split_node, best_top),
+            || near_pass.run::<G, false>(g, split_node..n as u32, &mut upper_top),
+        );
+        for (b, u) in best_top.iter_mut().zip(upper_top) {
+            *b = (*b).min(u);
         }
         drop((pre, near));
+        t1.done();
+        let t1 = Phase::start("    top");
         // 4. The top, on its own forest (in cache).
         for w in (1..split.min(count)).rev() {
             let mut sw = best[w];
-            for &v in &nsrc[nfirst[w + 1] as usize..ncur[w + 1] as usize] {
+            let lower = nfirst[w + 1] as usize..ncur[w + 1] as usize;
+            let upper = nend[w + 2] as usize..nfirst[w + 2] as usize;
+            for v in lower.chain(upper).map(|k| nsrc[k].load(Relaxed)) {
                 sw = sw.min(eval(v as u32, w as u32, &mut ancestor, &mut best, &mut path));
             }
             best[w] = sw;
             ancestor[w] = parent[w];
             ffirst[w + 1] = sw;
         }
-        drop((best, ancestor, nsrc, nfirst, ncur));
+        drop((best, ancestor, nsrc, nfirst, ncur, nend));
+        t1.done();
         t.done();
         let t = Phase::start("  nca");
         // NCA: idom(w) = nearest ancestor of parent(w) in the dominator tree with preorder <= semi(w).
@@ -588,6 +580,92 @@ impl Predecessors {
         }
         t.done();
         Dominators { idom, order: vertex }
+    }
+}
+
+/// Step 3 of [`Predecessors::solve`] over a range of nodes: what a pass over their near edges reads, shared by
+/// the two threads.
+struct NearPass<'a> {
+    pre: &'a [u32],
+    near: &'a [u64],
+    top: u32,
+    /// `best` of the vertices above the split (`best_above[0]` is vertex `top + 1`'s).
+    best_above: &'a [u32],
+    ancestor: &'a [u32],
+    nfirst: &'a [u32],
+    nsrc: &'a [AtomicU16],
+}
+
+impl NearPass<'_> {
+    /// The near edges out of `nodes`, in ordinal order: labels folded into `best_top` (the top's candidates),
+    /// entries into the targets' lists, from the start of each list up (`UP`) or from its end down. Returns
+    /// the cursors: `cur[p + 1]` the end of p's entries (`UP`), else `cur[p + 2]` their start.
+    fn run<G: DomGraph, const UP: bool>(&self, g: &G, nodes: Range<u32>, best_top: &mut [u32]) -> Vec<u32> {
+        let (pre, top, split) = (self.pre, self.top, self.top as usize + 1);
+        let mut cur = self.nfirst.to_vec();
+        for u in nodes {
+            // The label of a source a few nodes ahead (a random read in preorder space).
+            if let Some(&pf) = pre.get(u as usize + PREFETCH) {
+                if pf != NONE && pf > top {
+                    prefetch(self.best_above, pf as usize - split);
+                    prefetch(self.ancestor, pf as usize);
+                }
+            }
+            let pu = pre[u as usize];
+            if pu == NONE {
+                continue;
+            }
+            let r = g.out_range(u);
+            let (mut label, mut root) = (NONE, NONE);
+            let mut e = r.start;
+            while e < r.end {
+                let word = self.near[e / 64] >> (e % 64);
+                if word == 0 {
+                    e = (e | 63) + 1;
+                    continue;
+                }
+                e += word.trailing_zeros() as usize;
+                if e >= r.end {
+                    break;
+                }
+                let slot = e;
+                e += 1;
+                let Some(c) = g.out_target(u, slot) else {
+                    continue;
+                };
+                let pc = pre[c as usize] as usize;
+                let entry = if pu <= top {
+                    pu
+                } else {
+                    if label == NONE {
+                        (label, root) = (self.best_above[pu as usize - split], self.ancestor[pu as usize]);
+                    }
+                    if label < best_top[pc] {
+                        best_top[pc] = label;
+                    }
+                    if root <= pc as u32 {
+                        continue;
+                    }
+                    root
+                } as u16;
+                if UP {
+                    let c = &mut cur[pc + 1];
+                    if *c > self.nfirst[pc + 1] && self.nsrc[*c as usize - 1].load(Relaxed) == entry {
+                        continue;
+                    }
+                    self.nsrc[*c as usize].store(entry, Relaxed);
+                    *c += 1;
+                } else {
+                    let c = &mut cur[pc + 2];
+                    if *c < self.nfirst[pc + 2] && self.nsrc[*c as usize].load(Relaxed) == entry {
+                        continue;
+                    }
+                    *c -= 1;
+                    self.nsrc[*c as usize].store(entry, Relaxed);
+                }
+            }
+        }
+        cur
     }
 }
 

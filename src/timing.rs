@@ -98,6 +98,10 @@ pub fn user_words(name: &str) -> Option<&'static str> {
         | "essential edges + dfs"
         | "predecessors"
         | "semidominators"
+        | "far predecessors"
+        | "path compression"
+        | "near edges"
+        | "top"
         | "nca"
         | "dominators"
         | "dominated children" => "dominator tree",
