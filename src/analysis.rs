@@ -145,11 +145,10 @@ impl Analysis {
         // beside them the WeakMap pair names (a scan of the strings, about half the page-owned walk's time),
         // then the distances (if wanted: a BFS whose one byte per node is then held through the memory peak),
         // the shallow-size reattribution (on the self sizes taken out of the snapshot, which the DFS never
-        // reads), the Statistics view's sums over the adjusted sizes (if wanted; a few bitsets), the interface
-        // inference and the classification: on every shape measured they end before the DFS. The DFS waits for
-        // the pair names if they are not ready (never in practice); the side that makes them waits for nothing
-        // and runs first on this thread (`join` runs its first closure here), so this cannot deadlock, even with
-        // one thread or nested in another `join`.
+        // reads) and the Statistics view's sums over the adjusted sizes (if wanted; a few bitsets). The DFS
+        // waits for the pair names if they are not ready (never in practice); the side that makes them waits for
+        // nothing and runs first on this thread (`join` runs its first closure here), so this cannot deadlock,
+        // even with one thread or nested in another `join`.
         let mut sizes = std::mem::take(&mut snap.node_self);
         let snap_ref = &snap;
         let weakmaps_cell: OnceLock<WeakMapEdges> = OnceLock::new();
@@ -159,7 +158,7 @@ impl Analysis {
         let abandoned = std::sync::atomic::AtomicBool::new(false);
         let abandoned_ref = &abandoned;
         let t = Phase::start("dominators");
-        let ((distance, shallow, statistic_sums, own, classes), (page_owned, (essential, dfs))) = rayon::join(
+        let ((distance, shallow, statistic_sums), (page_owned, (essential, dfs))) = rayon::join(
             || {
                 let t = Phase::start("weakmap edges");
                 struct Abandon<'a>(&'a std::sync::atomic::AtomicBool);
@@ -187,18 +186,7 @@ impl Analysis {
                     t.done();
                     sums
                 });
-                // Then the interface inference and the classification (they read names and edges only), beside
-                // the DFS, which is always the longer side.
-                let t = Phase::start("interfaces");
-                let own = classes::infer_interfaces(snap_ref);
-                t.done();
-                let classes = classify.map(|interfaces| {
-                    let t = Phase::start("classes");
-                    let classes = classes::classify(snap_ref, interfaces.unwrap_or(&own));
-                    t.done();
-                    classes
-                });
-                (distance, shallow, statistic_sums, own, classes)
+                (distance, shallow, statistic_sums)
             },
             || {
                 let t = Phase::start("page-owned");
@@ -233,8 +221,27 @@ impl Analysis {
             snap: snap_ref,
             essential: &essential,
         };
-        // The predecessor CSR shares its passes out to both threads; the solve is sequential.
-        let doms = dfs.predecessors().solve(&g);
+        // The predecessor CSR shares its passes out to both threads. Then, beside the solve: the interface
+        // inference and the classification (they read names and edges only). Their class column and tables
+        // (~90 MB on a 14 M-node heap) would raise the predecessor CSR's memory peak if made before or beside
+        // it. The solve's near-edge step runs on both threads if they are done by then (on big heaps they end
+        // during the far predecessors' evaluation, its first, single-threaded step), else on this one.
+        let preds = dfs.predecessors();
+        let (doms, (own, classes)) = rayon::join(
+            || preds.solve(&g),
+            || {
+                let t = Phase::start("interfaces");
+                let own = classes::infer_interfaces(snap_ref);
+                t.done();
+                let classes = classify.map(|interfaces| {
+                    let t = Phase::start("classes");
+                    let classes = classes::classify(snap_ref, interfaces.unwrap_or(&own));
+                    t.done();
+                    classes
+                });
+                (own, classes)
+            },
+        );
         let (dom, class_retained) = match &classes {
             Some(c) if extras.class_retained => {
                 let (dom, sums) =

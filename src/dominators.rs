@@ -496,11 +496,11 @@ impl Predecessors {
                 ancestor[x] = ancestor[a];
             }
         }
+        t1.done();
         // 3. The near edges, in ordinal order. A source numbered in the top is an entry as it is. For a source
         // v above the split, eval(v) while a top vertex w is processed is min(label(v), eval(r)) where r =
         // ancestor[v] if r > w (then r is linked), else label(v) alone: the label goes into w's candidate now,
         // and r, if r > w, into w's list (2 bytes), unless it equals the entry before it.
-        t1.done();
         let t1 = Phase::start("    near edges");
         let mut nfirst = ncount;
         for i in 2..nfirst.len() {
