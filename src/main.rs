@@ -17,7 +17,29 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// glibc's malloc serves blocks below its mmap threshold from heaps it seldom gives back, and raises that
+/// threshold (up to 32 MiB) each time a mapped block is freed. The analysis's temporary columns (tens of MB each:
+/// BFS queues, owner tables, the predecessor lists) would then come from those heaps once the first is freed,
+/// and stay resident after they are freed, adding to the next phase's peak. A fixed threshold keeps every
+/// block of 128 KiB and more mapped and returned to the system on free: on a 1,177 MiB snapshot the peak RSS of
+/// `summary` went from 1,218 to 1,186 MiB, with the same wall time. `MALLOC_MMAP_THRESHOLD_` still overrides it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fix_mmap_threshold() {
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some() {
+        return;
+    }
+    // SAFETY: mallopt only sets a malloc parameter; it is called first thing in main, before any other thread
+    // exists or any allocation it could affect is live (a later free of an earlier block is handled by glibc).
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fix_mmap_threshold() {}
+
 fn main() -> ExitCode {
+    fix_mmap_threshold();
     let cli = Cli::parse();
     let no_color = std::env::var_os("NO_COLOR");
     let stdout_color = style::decide(cli.color, std::io::stdout().is_terminal(), no_color.as_deref());
