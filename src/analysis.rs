@@ -248,6 +248,8 @@ impl Analysis {
                     DominatorTree::with_class_retained(doms, snap.root, &snap.node_self, &c.of_node, c.table.len());
                 (dom, Some(sums))
             }
+            // Unclassified: the preorder is kept for the class retained sizes once classified.
+            None => (DominatorTree::keeping_preorder(doms, snap.root, &snap.node_self), None),
             _ => (DominatorTree::from_dominators(doms, snap.root, &snap.node_self), None),
         };
         t.done();
@@ -297,10 +299,18 @@ impl Analysis {
         self.dom.retained.get(self.snap.root as usize)
     }
 
-    /// Per-class retained sizes, indexed like `classes.table`.
+    /// Per-class retained sizes, indexed like `classes.table`. After an unclassified load, the first call once
+    /// classified computes them from the preorder the load kept (then freed), later ones by a walk of the
+    /// dominator tree.
     pub fn class_retained(&self) -> Vec<u64> {
         if let Some(sums) = &self.class_retained {
             return sums.clone();
+        }
+        let (of_node, count) = (&self.classes.of_node, self.classes.table.len());
+        if of_node.len() == self.snap.node_count() {
+            if let Some(sums) = self.dom.take_class_retained(&self.snap.node_self, of_node, count) {
+                return sums;
+            }
         }
         self.dom.class_retained(
             self.snap.root,

@@ -813,6 +813,26 @@ pub struct DominatorTree {
     pub root: u32,
     /// Children CSR, built on first use (commands that walk the tree; a summary's load does not need it).
     children: OnceLock<ChildrenCsr>,
+    /// The reached nodes in preorder and the unreached ones, kept by [`DominatorTree::keeping_preorder`] for
+    /// one later [`DominatorTree::take_class_retained`].
+    preorder: KeptPreorder,
+}
+
+/// The preorder kept for one class retained computation, taken (and freed) through a shared reference.
+#[derive(Debug, Default)]
+struct KeptPreorder(std::sync::Mutex<Option<(Vec<u32>, Vec<u32>)>>);
+
+impl KeptPreorder {
+    fn take(&self) -> Option<(Vec<u32>, Vec<u32>)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+impl Clone for KeptPreorder {
+    fn clone(&self) -> Self {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        KeptPreorder(std::sync::Mutex::new(kept))
+    }
 }
 
 /// Retained sizes in 4 bytes per node: the few of 4 GiB - 1 and more (nodes near the root of a big heap) are
@@ -1013,7 +1033,41 @@ impl DominatorTree {
     /// The tree and retained sizes from the immediate dominators of the essential graph rooted at `root`,
     /// with the adjusted self sizes `self_size`.
     pub fn from_dominators(doms: Dominators, root: u32, self_size: &[u32]) -> DominatorTree {
-        Self::build_with(doms, root, self_size, None).0
+        Self::build_with(doms, root, self_size, None, false).0
+    }
+
+    /// [`DominatorTree::from_dominators`], keeping the preorder (4 bytes per node) for one
+    /// [`DominatorTree::take_class_retained`] once the nodes are classified.
+    pub fn keeping_preorder(doms: Dominators, root: u32, self_size: &[u32]) -> DominatorTree {
+        Self::build_with(doms, root, self_size, None, true).0
+    }
+
+    /// The per-class retained sizes of the classification `class_of` (classes `0..classes`) from the preorder
+    /// kept by [`DominatorTree::keeping_preorder`] ([`class_tops`]; by the tree walk of
+    /// [`DominatorTree::class_retained`] if their sets outgrow their bound), which is then freed; `None` if no
+    /// preorder was kept. On a 14 M-node heap the tops take ~0.5 s, the walk ~2 s and the dominated-children CSR.
+    pub fn take_class_retained(&self, self_size: &[u32], class_of: &[u32], classes: usize) -> Option<Vec<u64>> {
+        let (order, unreached) = self.preorder.take()?;
+        let tops = {
+            let _t = Phase::start("  class tops");
+            class_tops(
+                &self.idom,
+                &order,
+                &unreached,
+                self_size,
+                class_of,
+                classes,
+                CLASS_SET_WORDS,
+            )
+        };
+        drop((order, unreached));
+        Some(match tops {
+            Some(tops) => {
+                let _t = Phase::start("class retained");
+                self.sum_tops(&tops, class_of, classes)
+            }
+            None => self.class_retained(self.root, self_size, class_of, classes),
+        })
     }
 
     /// [`DominatorTree::from_dominators`], with the per-class retained sizes of the classification `class_of`
@@ -1027,7 +1081,7 @@ impl DominatorTree {
         class_of: &[u32],
         classes: usize,
     ) -> (DominatorTree, Vec<u64>) {
-        let (tree, tops) = Self::build_with(doms, root, self_size, Some((class_of, classes)));
+        let (tree, tops) = Self::build_with(doms, root, self_size, Some((class_of, classes)), false);
         let sums = match tops {
             Some(tops) => {
                 let _t = Phase::start("class retained");
@@ -1039,12 +1093,13 @@ impl DominatorTree {
     }
 
     /// The tree; with `classes = Some((class_of, count))`, beside the retained sizes, the class tops of that
-    /// classification ([`class_tops`]; `None` if their sets outgrow their bound).
+    /// classification ([`class_tops`]; `None` if their sets outgrow their bound). `keep`: keep the preorder.
     fn build_with(
         doms: Dominators,
         root: u32,
         self_size: &[u32],
         classes: Option<(&[u32], usize)>,
+        keep: bool,
     ) -> (DominatorTree, Option<FixedBitSet>) {
         let Dominators { mut idom, order } = doms;
         // Nodes never reached (unreachable cycles): dominated by the root, retain only themselves.
@@ -1096,12 +1151,12 @@ impl DominatorTree {
                 })
             },
         );
-        drop(order);
         let tree = DominatorTree {
             idom,
             retained,
             root,
             children: OnceLock::new(),
+            preorder: KeptPreorder(std::sync::Mutex::new(keep.then_some((order, unreached)))),
         };
         (tree, tops)
     }
