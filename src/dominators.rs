@@ -1412,6 +1412,14 @@ impl DominatorTree {
 mod tests {
     use super::*;
 
+    /// A seeded pseudo-random `next(k)` in `0..k` (a 64-bit LCG's high bits).
+    fn below(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |k| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % k
+        }
+    }
+
     #[test]
     fn retained_sizes_past_4_gib_are_exact() {
         // root 0 -> 1 -> 2 -> 3, and 4 unreached: sizes near u32::MAX add up past it, u32::MAX itself included.
@@ -1435,11 +1443,7 @@ mod tests {
     #[test]
     fn top_level_members_by_chains_equal_the_walk_and_the_definition() {
         // Random trees (v's dominator below v; 0 the root), members of a few classes, sparse and dense.
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |k: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 33) % k
-        };
+        let mut next = below(0x2545_f491_4f6c_dd1d);
         for case in 0..80 {
             let n = 1 + next(2000) as usize;
             let classes = 1 + next(6) as usize;
@@ -1495,11 +1499,7 @@ mod tests {
     fn class_retained_equals_its_definition() {
         // Random trees (node v's dominator is below v, so 0 is the root), random classes and sizes (some 0),
         // wide and deep ones, and heaps where one subtree holds nearly everything (the split opens it up).
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |k: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 33) % k
-        };
+        let mut next = below(0x9e37_79b9_7f4a_7c15);
         for case in 0..60 {
             let n = 1 + next(3000) as usize;
             let classes = 1 + next(if case % 2 == 0 { 4 } else { 40 }) as usize;
