@@ -25,8 +25,6 @@
 
 use std::cell::Cell;
 use std::ops::Range;
-use std::sync::atomic::AtomicU16;
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
@@ -124,7 +122,9 @@ pub struct Dfs {
 
 /// Stage 2 of [`semi_nca`]: the predecessor CSR of the nodes numbered above the split, in preorder space.
 pub struct Predecessors {
-    pre: Vec<u32>,
+    /// Number of nodes of the graph: the preorder numbers (`Dfs::pre`) are freed here, at the memory peak, and
+    /// made again from `vertex` for the near-edge step.
+    n: usize,
     vertex: Vec<u32>,
     parent: Vec<u32>,
     best: Vec<u32>,
@@ -325,7 +325,8 @@ impl Dfs {
             ncount,
             near,
         } = self;
-        let count = vertex.len();
+        let (n, count) = (pre.len(), vertex.len());
+        drop(pre);
         // ffirst[p + 2] counts p's far predecessors; after the prefix sums it is the end of p's list and
         // ffirst[p + 1] its start, the slot filled next (so that once filled, p's list is ffirst[p]..ffirst[p + 1]).
         // Both passes are random reads and writes of `ffirst` (and `fsrc`), one per far edge: the two halves of
@@ -384,7 +385,7 @@ impl Dfs {
         drop(far);
         t.done();
         Predecessors {
-            pre,
+            n,
             vertex,
             parent,
             best,
@@ -433,7 +434,7 @@ impl Predecessors {
     /// the graph of the DFS (the near edges are read from it again).
     pub fn solve<G: DomGraph + Sync>(self, g: &G) -> Dominators {
         let Predecessors {
-            pre,
+            n,
             vertex,
             parent,
             mut best,
@@ -443,7 +444,7 @@ impl Predecessors {
             ncount,
             near,
         } = self;
-        let (n, count) = (pre.len(), vertex.len());
+        let count = vertex.len();
         let t = Phase::start("  semidominators");
         // Until x is processed, `best[x]` is the smallest of its parent and its predecessors numbered below it;
         // afterwards, the smallest semidominator on x's compressed ancestor path (the semidominator *value*,
@@ -502,6 +503,28 @@ impl Predecessors {
         // ancestor[v] if r > w (then r is linked), else label(v) alone: the label goes into w's candidate now,
         // and r, if r > w, into w's list (2 bytes), unless it equals the entry before it.
         let t1 = Phase::start("    near edges");
+        // The preorder numbers again (random writes: each thread writes its half of the nodes).
+        let mut pre = vec![NONE; n];
+        {
+            let mid = n / 2;
+            let (lo, hi) = pre.split_at_mut(mid);
+            rayon::join(
+                || {
+                    for (i, &v) in vertex.iter().enumerate() {
+                        if let Some(x) = lo.get_mut(v as usize) {
+                            *x = i as u32;
+                        }
+                    }
+                },
+                || {
+                    for (i, &v) in vertex.iter().enumerate() {
+                        if let Some(x) = (v as usize).checked_sub(mid).map(|j| &mut hi[j]) {
+                            *x = i as u32;
+                        }
+                    }
+                },
+            );
+        }
         let mut nfirst = ncount;
         for i in 2..nfirst.len() {
             nfirst[i] += nfirst[i - 1];
@@ -509,9 +532,10 @@ impl Predecessors {
         let total = nfirst.last().copied().unwrap_or(0) as usize;
         // The nodes go to two threads by halves of the edge slots. Each thread folds labels into its own copy
         // of the top's candidates (the lower half's is `best` itself; the copies meet by `min` after) and fills
-        // every target's list from one end: the lower half from the start up, the upper half from the end
-        // down, so that the two never meet (each list has room for every near edge into its target).
-        let nsrc: Vec<AtomicU16> = (0..total).map(|_| AtomicU16::new(0)).collect();
+        // every target's list from one end, in a list array of its own: the lower half from the start up, the
+        // upper half from the end down (each list has room for every near edge into its target). The arrays are
+        // zeroed by the system (calloc): only the pages written, a fraction after deduplication, are resident.
+        let (mut nsrc, mut nsrc_upper) = (vec![0u16; total], vec![0u16; total]);
         let split_node = {
             let half = g.slot_count() / 2;
             let (mut lo, mut hi) = (0u32, n as u32);
@@ -534,11 +558,10 @@ impl Predecessors {
             best_above,
             ancestor: &ancestor,
             nfirst: &nfirst,
-            nsrc: &nsrc,
         };
         let (ncur, nend) = rayon::join(
-            || near_pass.run::<G, true>(g, 0..split_node, best_top),
-            || near_pass.run::<G, false>(g, split_node..n as u32, &mut upper_top),
+            || near_pass.run::<G, true>(g, 0..split_node, best_top, &mut nsrc),
+            || near_pass.run::<G, false>(g, split_node..n as u32, &mut upper_top, &mut nsrc_upper),
         );
         for (b, u) in best_top.iter_mut().zip(upper_top) {
             *b = (*b).min(u);
@@ -551,14 +574,14 @@ impl Predecessors {
             let mut sw = best[w];
             let lower = nfirst[w + 1] as usize..ncur[w + 1] as usize;
             let upper = nend[w + 2] as usize..nfirst[w + 2] as usize;
-            for v in lower.chain(upper).map(|k| nsrc[k].load(Relaxed)) {
+            for &v in nsrc[lower].iter().chain(&nsrc_upper[upper]) {
                 sw = sw.min(eval(v as u32, w as u32, &mut ancestor, &mut best, &mut path));
             }
             best[w] = sw;
             ancestor[w] = parent[w];
             ffirst[w + 1] = sw;
         }
-        drop((best, ancestor, nsrc, nfirst, ncur, nend));
+        drop((best, ancestor, nsrc, nsrc_upper, nfirst, ncur, nend));
         t1.done();
         t.done();
         let t = Phase::start("  nca");
@@ -593,14 +616,19 @@ struct NearPass<'a> {
     best_above: &'a [u32],
     ancestor: &'a [u32],
     nfirst: &'a [u32],
-    nsrc: &'a [AtomicU16],
 }
 
 impl NearPass<'_> {
     /// The near edges out of `nodes`, in ordinal order: labels folded into `best_top` (the top's candidates),
-    /// entries into the targets' lists, from the start of each list up (`UP`) or from its end down. Returns
-    /// the cursors: `cur[p + 1]` the end of p's entries (`UP`), else `cur[p + 2]` their start.
-    fn run<G: DomGraph, const UP: bool>(&self, g: &G, nodes: Range<u32>, best_top: &mut [u32]) -> Vec<u32> {
+    /// entries into the targets' lists in `nsrc`, from the start of each list up (`UP`) or from its end down.
+    /// Returns the cursors: `cur[p + 1]` the end of p's entries (`UP`), else `cur[p + 2]` their start.
+    fn run<G: DomGraph, const UP: bool>(
+        &self,
+        g: &G,
+        nodes: Range<u32>,
+        best_top: &mut [u32],
+        nsrc: &mut [u16],
+    ) -> Vec<u32> {
         let (pre, top, split) = (self.pre, self.top, self.top as usize + 1);
         let mut cur = self.nfirst.to_vec();
         for u in nodes {
@@ -650,18 +678,18 @@ impl NearPass<'_> {
                 } as u16;
                 if UP {
                     let c = &mut cur[pc + 1];
-                    if *c > self.nfirst[pc + 1] && self.nsrc[*c as usize - 1].load(Relaxed) == entry {
+                    if *c > self.nfirst[pc + 1] && nsrc[*c as usize - 1] == entry {
                         continue;
                     }
-                    self.nsrc[*c as usize].store(entry, Relaxed);
+                    nsrc[*c as usize] = entry;
                     *c += 1;
                 } else {
                     let c = &mut cur[pc + 2];
-                    if *c < self.nfirst[pc + 2] && self.nsrc[*c as usize].load(Relaxed) == entry {
+                    if *c < self.nfirst[pc + 2] && nsrc[*c as usize] == entry {
                         continue;
                     }
                     *c -= 1;
-                    self.nsrc[*c as usize].store(entry, Relaxed);
+                    nsrc[*c as usize] = entry;
                 }
             }
         }
