@@ -334,25 +334,12 @@ impl Dfs {
         // target is in its half (the reads in order are cheap; the random ones are what is shared out).
         let mut ffirst = vec![0u32; count + 2];
         let mid = (count + 2) / 2;
-        {
-            let (lo, hi) = ffirst.split_at_mut(mid);
-            rayon::join(
-                || {
-                    for &(pc, _) in &far {
-                        if let Some(x) = lo.get_mut(pc as usize + 2) {
-                            *x += 1;
-                        }
-                    }
-                },
-                || {
-                    for &(pc, _) in &far {
-                        if let Some(x) = (pc as usize + 2).checked_sub(mid).map(|i| &mut hi[i]) {
-                            *x += 1;
-                        }
-                    }
-                },
-            );
-        }
+        write_by_halves(
+            &mut ffirst,
+            mid,
+            || far.iter().map(|&(pc, _)| (pc as usize + 2, ())),
+            |x, ()| *x += 1,
+        );
         for i in 2..count + 2 {
             ffirst[i] += ffirst[i - 1];
         }
@@ -396,6 +383,34 @@ impl Dfs {
             near,
         }
     }
+}
+
+/// Random writes into `a` shared out to two threads by halves of its indexes (below `mid`, and from it): each
+/// thread reads all of `items()` (index, value), in order, which is cheap, and applies `f` to the entries of its
+/// half, whose random accesses are what costs.
+fn write_by_halves<T: Send, X, I: Iterator<Item = (usize, X)>>(
+    a: &mut [T],
+    mid: usize,
+    items: impl Fn() -> I + Sync,
+    f: impl Fn(&mut T, X) + Sync,
+) {
+    let (lo, hi) = a.split_at_mut(mid);
+    rayon::join(
+        || {
+            for (i, x) in items() {
+                if let Some(t) = lo.get_mut(i) {
+                    f(t, x);
+                }
+            }
+        },
+        || {
+            for (i, x) in items() {
+                if let Some(t) = i.checked_sub(mid).and_then(|j| hi.get_mut(j)) {
+                    f(t, x);
+                }
+            }
+        },
+    );
 }
 
 /// eval(v) of the link-eval forest with path compression, while `w` is processed (so exactly the vertices
@@ -503,28 +518,10 @@ impl Predecessors {
         // ancestor[v] if r > w (then r is linked), else label(v) alone: the label goes into w's candidate now,
         // and r, if r > w, into w's list (2 bytes), unless it equals the entry before it.
         let t1 = Phase::start("    near edges");
-        // The preorder numbers again (random writes: each thread writes its half of the nodes).
+        // The preorder numbers again.
         let mut pre = vec![NONE; n];
-        {
-            let mid = n / 2;
-            let (lo, hi) = pre.split_at_mut(mid);
-            rayon::join(
-                || {
-                    for (i, &v) in vertex.iter().enumerate() {
-                        if let Some(x) = lo.get_mut(v as usize) {
-                            *x = i as u32;
-                        }
-                    }
-                },
-                || {
-                    for (i, &v) in vertex.iter().enumerate() {
-                        if let Some(x) = (v as usize).checked_sub(mid).map(|j| &mut hi[j]) {
-                            *x = i as u32;
-                        }
-                    }
-                },
-            );
-        }
+        let items = || vertex.iter().enumerate().map(|(i, &v)| (v as usize, i as u32));
+        write_by_halves(&mut pre, n / 2, items, |x, i| *x = i);
         let mut nfirst = ncount;
         for i in 2..nfirst.len() {
             nfirst[i] += nfirst[i - 1];
@@ -1021,6 +1018,17 @@ fn add_per_class(mut a: Vec<u64>, b: Vec<u64>) -> Vec<u64> {
     a
 }
 
+/// The members of each class (`member_class[v]` in `0..classes`; others are not members), in ordinal order.
+fn members_by_class(member_class: &[u32], classes: usize) -> Vec<Vec<u32>> {
+    let mut by_class: Vec<Vec<u32>> = vec![Vec::new(); classes];
+    for (v, &c) in member_class.iter().enumerate() {
+        if let Some(list) = by_class.get_mut(c as usize) {
+            list.push(v as u32);
+        }
+    }
+    by_class
+}
+
 /// `children[first[i]..first[i + 1]]` are the nodes `i` immediately dominates, in ordinal order.
 #[derive(Debug, Clone, Default)]
 struct ChildrenCsr {
@@ -1234,14 +1242,8 @@ impl DominatorTree {
     /// no chain is walked twice for a class (classes in parallel); the walk of the whole tree, with its
     /// children lists, took ~1.3 s there. With members past half the nodes, that walk (O(V), iterative).
     pub fn top_level_members(&self, root: u32, member_class: &[u32], classes: usize) -> FixedBitSet {
-        let mut by_class: Vec<Vec<u32>> = vec![Vec::new(); classes];
-        let mut total = 0usize;
-        for (v, &c) in member_class.iter().enumerate() {
-            if let Some(list) = by_class.get_mut(c as usize) {
-                list.push(v as u32);
-                total += 1;
-            }
-        }
+        let by_class = members_by_class(member_class, classes);
+        let total: usize = by_class.iter().map(Vec::len).sum();
         if total.saturating_mul(2) > member_class.len() {
             return self.top_level_members_walk(root, member_class, classes);
         }
@@ -1511,12 +1513,7 @@ mod tests {
                     want.insert(v);
                 }
             }
-            let mut by_class = vec![Vec::new(); classes];
-            for (v, &c) in member_class.iter().enumerate() {
-                if c != NONE {
-                    by_class[c as usize].push(v as u32);
-                }
-            }
+            let by_class = members_by_class(&member_class, classes);
             assert_eq!(t.top_level_members_up(0, &member_class, &by_class), want, "case {case}");
             assert_eq!(t.top_level_members_walk(0, &member_class, classes), want, "case {case}");
             assert_eq!(t.top_level_members(0, &member_class, classes), want, "case {case}");
