@@ -120,6 +120,14 @@ pub struct Dfs {
     near: Vec<u64>,
 }
 
+/// The DFS's stacks: a frame per node on the DFS path (its number, and where its deferred targets begin), and
+/// the targets not entered yet, of every node on the path.
+#[derive(Default)]
+struct DfsStack {
+    frames: Vec<(u32, usize)>,
+    deferred: Vec<u32>,
+}
+
 /// Stage 2 of [`semi_nca`]: the predecessor CSR of the nodes numbered above the split, in preorder space.
 pub struct Predecessors {
     /// Number of nodes of the graph: the preorder numbers (`Dfs::pre`) are freed here, at the memory peak, and
@@ -139,7 +147,7 @@ impl Dfs {
     /// The DFS from `root` (then from the orphans, if `adopt_orphans`), preorder numbers split after `top`.
     pub fn run<G: DomGraph>(g: &G, root: u32, adopt_orphans: bool, top: u32) -> Dfs {
         let mut d = Dfs::new(g.node_count(), g.slot_count(), top);
-        let mut stack = Vec::new();
+        let mut stack = DfsStack::default();
         let t = Phase::start("  dfs");
         d.search(g, root, &mut stack);
         t.done();
@@ -166,7 +174,7 @@ impl Dfs {
 
     /// After the DFS from the root: every unreached node with no incoming (unfiltered) edge starts a DFS of
     /// its own, in ordinal order.
-    fn adopt_orphans<G: DomGraph>(&mut self, g: &G, stack: &mut Vec<(u32, usize, usize)>) {
+    fn adopt_orphans<G: DomGraph>(&mut self, g: &G, stack: &mut DfsStack) {
         let t = Phase::start("  orphans");
         let n = g.node_count();
         if self.vertex.len() < n {
@@ -202,7 +210,7 @@ impl Dfs {
         let m = s.edge_count();
         let mut essential = FixedBitSet::with_capacity(m);
         let mut d = Dfs::new(n, m, top);
-        let mut stack = Vec::new();
+        let mut stack = DfsStack::default();
         let t = Phase::start("  essential edges + dfs");
         {
             let builder = EssentialBuilder {
@@ -231,8 +239,14 @@ impl Dfs {
         (essential, d)
     }
 
-    /// Iterative DFS from `start`.
-    fn search<G: DomGraph>(&mut self, g: &G, start: u32, stack: &mut Vec<(u32, usize, usize)>) {
+    /// Iterative DFS from `start`. A node's edges are looked at in two passes. When the DFS enters it, every
+    /// edge at once: those into nodes already numbered are recorded then, the targets not yet numbered are
+    /// kept on `deferred` (their edges prefetched meanwhile). Then those targets one by one, each entered if it
+    /// is still unnumbered (a tree edge), else recorded (a forward edge: its target was numbered inside this
+    /// node's subtree). Any order of a node's edges makes a depth-first search, and the dominators do not
+    /// depend on which: this one reads each node's edges while the targets' data are fetched side by side,
+    /// instead of descending into the first unnumbered target before its siblings' reads are under way.
+    fn search<G: DomGraph>(&mut self, g: &G, start: u32, stack: &mut DfsStack) {
         let Dfs {
             pre,
             vertex,
@@ -244,70 +258,83 @@ impl Dfs {
             near,
         } = self;
         let top = *top;
-        pre[start as usize] = vertex.len() as u32;
-        vertex.push(start);
-        parent.push(0);
-        best.push(0);
-        let r = g.out_range(start);
-        stack.push((start, r.start, r.end));
-        while let Some(top_entry) = stack.last_mut() {
-            if top_entry.1 == top_entry.2 {
-                stack.pop();
-                continue;
-            }
-            let e = top_entry.1;
-            top_entry.1 += 1;
-            let u = top_entry.0;
-            if let Some(s) = g.snapshot() {
-                // The preorder number and edge range of a target a few edges ahead: random reads, started early.
-                if e + DFS_AHEAD < top_entry.2 {
-                    let t = s.edge_to(e + DFS_AHEAD);
-                    prefetch(pre, t as usize);
-                    s.prefetch_edge_range(t);
-                }
-                // Nearer, a target not reached yet (its number was prefetched above): its edges, read if the
-                // DFS enters it.
-                if e + DFS_AHEAD / 2 < top_entry.2 {
-                    let t = s.edge_to(e + DFS_AHEAD / 2);
-                    if pre[t as usize] == NONE {
-                        s.prefetch_edges(t);
+        let DfsStack { frames, deferred } = stack;
+        let snap = g.snapshot();
+        // The node to enter next and its DFS parent's number.
+        let mut enter = Some((start, 0u32));
+        loop {
+            if let Some((u, pp)) = enter.take() {
+                let pu = vertex.len() as u32;
+                pre[u as usize] = pu;
+                vertex.push(u);
+                parent.push(pp);
+                best.push(pp);
+                let r = g.out_range(u);
+                if let Some(s) = snap {
+                    prefetch(near, r.start / 64);
+                    for t in s.edge_targets(r.start..r.end.min(r.start + DFS_AHEAD)) {
+                        prefetch(pre, t as usize);
+                        s.prefetch_edge_range(t);
                     }
                 }
-                // The next edge's target, if not reached: the DFS may enter it right after this edge.
-                if e + 1 < top_entry.2 {
-                    let t = s.edge_to(e + 1);
-                    if pre[t as usize] == NONE {
-                        s.prefetch_edges(t);
-                    }
-                }
-            }
-            if let Some(c) = g.out_target(u, e) {
-                let pc = pre[c as usize];
-                let pu = pre[u as usize];
-                if pc == NONE {
-                    pre[c as usize] = vertex.len() as u32;
-                    vertex.push(c);
-                    parent.push(pu);
-                    best.push(pu);
-                    let r = g.out_range(c);
-                    if let Some(s) = g.snapshot() {
-                        prefetch(near, r.start / 64);
-                        for t in s.edge_targets(r.start..r.end.min(r.start + DFS_AHEAD)) {
+                let base = deferred.len();
+                for e in r.clone() {
+                    if let Some(s) = snap {
+                        // The preorder number and edge range of a target a few edges ahead: random reads,
+                        // started early.
+                        if e + DFS_AHEAD < r.end {
+                            let t = s.edge_to(e + DFS_AHEAD);
                             prefetch(pre, t as usize);
                             s.prefetch_edge_range(t);
                         }
                     }
-                    stack.push((c, r.start, r.end));
-                } else if pu > pc {
-                    if pc > top {
-                        far.push((pc, pu));
-                    } else if pc != 0 {
-                        ncount[pc as usize + 2] += 1;
-                        near[e / 64] |= 1 << (e % 64);
+                    let Some(c) = g.out_target(u, e) else {
+                        continue;
+                    };
+                    let pc = pre[c as usize];
+                    if pc == NONE {
+                        if let Some(s) = snap {
+                            s.prefetch_edges(c);
+                        }
+                        deferred.push(c);
+                    } else if pu > pc {
+                        if pc > top {
+                            far.push((pc, pu));
+                        } else if pc != 0 {
+                            ncount[pc as usize + 2] += 1;
+                            near[e / 64] |= 1 << (e % 64);
+                        }
                     }
-                } else if pu < best[pc as usize] {
-                    best[pc as usize] = pu;
+                    // Else c == u: a self edge changes nothing.
                 }
+                // In edge order when taken from the end.
+                deferred[base..].reverse();
+                if let Some(s) = snap {
+                    for &c in &deferred[deferred.len().saturating_sub(DFS_LOOK).max(base)..] {
+                        look_ahead(s, pre, c);
+                    }
+                }
+                frames.push((pu, base));
+            }
+            let Some(&(pu, base)) = frames.last() else {
+                break;
+            };
+            if deferred.len() == base {
+                frames.pop();
+                continue;
+            }
+            let c = deferred.pop().expect("deferred.len() > base");
+            if let Some(s) = snap {
+                if let Some(i) = deferred.len().checked_sub(DFS_LOOK).filter(|&i| i >= base) {
+                    look_ahead(s, pre, deferred[i]);
+                }
+            }
+            let pc = pre[c as usize];
+            if pc == NONE {
+                enter = Some((c, pu));
+            } else if pu < best[pc as usize] {
+                // Numbered after u, inside its subtree: a forward edge.
+                best[pc as usize] = pu;
             }
         }
     }
@@ -696,6 +723,20 @@ impl NearPass<'_> {
 
 /// How many predecessor entries ahead the semidominator loop prefetches.
 const PREFETCH: usize = 16;
+
+/// How many of a node's deferred targets (those entered next) the DFS looks into ahead ([`look_ahead`]).
+const DFS_LOOK: usize = 4;
+
+/// The DFS will soon enter `c`, whose edges were prefetched: read its first targets and prefetch their
+/// preorder numbers and edge ranges, so that when it enters `c` they are on their way.
+#[inline(always)]
+fn look_ahead(s: &Snapshot, pre: &[u32], c: u32) {
+    let r = s.edges(c);
+    for t in s.edge_targets(r.start..r.end.min(r.start + DFS_AHEAD)) {
+        prefetch(pre, t as usize);
+        s.prefetch_edge_range(t);
+    }
+}
 
 /// How many edges ahead the DFS prefetches the preorder numbers of their targets.
 const DFS_AHEAD: usize = 8;
