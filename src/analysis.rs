@@ -1,7 +1,7 @@
 //! One snapshot, analysed: the loaded columns plus everything DevTools derives at load time. DevTools'
 //! order (`HeapSnapshot.initialize()`) is kept where one pass depends on another; independent passes run
-//! side by side (`rayon::join`), one per core: detachedness -> (page-owned flags, then the essential edges
-//! within the dominators' DFS || WeakMap edges, distances, shallow-size reattribution, Statistics view's sums)
+//! side by side (`rayon::join`), one per core: detachedness -> page-owned flags (on every core) -> (the
+//! essential edges within the dominators' DFS || WeakMap edges, distances, shallow-size reattribution, Statistics view's sums)
 //! -> (predecessor CSR, semidominators, NCA || interface definitions, classes) -> (retained sizes || the
 //! nodes that make up their class's retained size, for a summary). The
 //! distances are computed there for the commands that print them ([`Analysis::with_interfaces`]), else on
@@ -139,10 +139,10 @@ impl Analysis {
         }
         drop(detachedness);
         t.done();
-        // Two chains, one per core. The dominators run in three sequential stages, the longest passes of all; the
-        // other core gets other work beside them. First the page-owned walk (nodes and edges), then the DFS
-        // (which evaluates the essential-edge predicate as it goes, so it needs the WeakMap pair names too);
-        // beside them the WeakMap pair names (a scan of the strings, about half the page-owned walk's time),
+        // First the page-owned walk (nodes and edges), on every core: the DFS needs it. Then two chains, one per
+        // core. The dominators run in three sequential stages, the longest passes of all; the other core gets
+        // other work beside them. First the DFS (which evaluates the essential-edge predicate as it goes, so it
+        // needs the WeakMap pair names too); beside it the WeakMap pair names (a scan of the strings),
         // then the distances (if wanted: a BFS whose one byte per node is then held through the memory peak),
         // the shallow-size reattribution (on the self sizes taken out of the snapshot, which the DFS never
         // reads) and the Statistics view's sums over the adjusted sizes (if wanted; a few bitsets). The DFS
@@ -158,7 +158,11 @@ impl Analysis {
         let abandoned = std::sync::atomic::AtomicBool::new(false);
         let abandoned_ref = &abandoned;
         let t = Phase::start("dominators");
-        let ((distance, shallow, statistic_sums), (page_owned, (essential, dfs))) = rayon::join(
+        let t1 = Phase::start("page-owned");
+        let page_owned = devtools::page_owned(snap_ref);
+        t1.done();
+        let page_owned_ref = &page_owned;
+        let ((distance, shallow, statistic_sums), (essential, dfs)) = rayon::join(
             || {
                 let t = Phase::start("weakmap edges");
                 struct Abandon<'a>(&'a std::sync::atomic::AtomicBool);
@@ -189,9 +193,6 @@ impl Analysis {
                 (distance, shallow, statistic_sums)
             },
             || {
-                let t = Phase::start("page-owned");
-                let page_owned = devtools::page_owned(snap_ref);
-                t.done();
                 let weakmaps = loop {
                     if abandoned_ref.load(std::sync::atomic::Ordering::Acquire) {
                         panic!("the WeakMap pair names were not made (the other side of the join panicked)");
@@ -206,8 +207,7 @@ impl Analysis {
                         }
                     }
                 };
-                let dfs = Dfs::run_essential(snap_ref, &page_owned, weakmaps, dominators::TOP);
-                (page_owned, dfs)
+                Dfs::run_essential(snap_ref, page_owned_ref, weakmaps, dominators::TOP)
             },
         );
         let weakmaps = weakmaps_cell

@@ -606,6 +606,19 @@ proptest! {
 /// `Graph` view (every node is reachable: a chain of property edges runs through the whole heap).
 #[test]
 fn large_snapshot_essential_edges_and_dominators() {
+    large_snapshot(0);
+}
+
+/// The same with shortcut edges from the root to 50 nodes: what they reach over non-weak edges (most of the
+/// heap, in levels tens of thousands of nodes wide, so `page_owned` shares them out to the threads) is
+/// page-owned. The flags equal the definition, on the pool and on one thread, and so do the essential edges
+/// (§5: an edge from a node not page-owned into a page-owned one is not essential) and the dominators.
+#[test]
+fn large_snapshot_page_owned_essential_edges_and_dominators() {
+    large_snapshot(50);
+}
+
+fn large_snapshot(shortcuts: u32) {
     let n: u32 = 150_000;
     let extra = 7u32;
     let mut r = 0x2545_F491_4F6C_DD1Du64;
@@ -631,18 +644,34 @@ fn large_snapshot_essential_edges_and_dominators() {
             m += 1;
             count += 1;
         };
+        // With shortcuts, the last tenth of the nodes is reached from the rest over weak edges only (and from
+        // the root over a property edge): never page-owned.
+        let fenced = if shortcuts == 0 { n } else { n - n / 10 };
+        let kind = |t: u32, to: u32| if u < fenced && to >= fenced { 6 } else { t };
         if u + 1 < n {
-            edge(2, 8, u + 1, &mut edges); // property "next"
+            edge(kind(2, u + 1), 8, u + 1, &mut edges); // property "next"
+        }
+        if u == 0 {
+            for _ in 0..shortcuts {
+                let to = 1 + next(fenced - 1);
+                edge(5, next(STRINGS.len() as u32), to, &mut edges);
+            }
+            if fenced < n {
+                edge(2, 8, fenced, &mut edges);
+            }
         }
         for _ in 0..extra {
-            // No shortcut edges from the root, so nothing is page-owned.
+            // No other shortcut edges from the root.
             let t = if u == 0 { 2 } else { next(7) };
+            let to = if next(8) == 0 { u } else { next(n) };
+            // With shortcuts, nothing points at the root (through it, the fence would be page-owned).
+            let to = if fenced < n && to == 0 { 1 } else { to };
+            let t = kind(t, to);
             let name = if t == 1 || t == 4 {
                 next(1000)
             } else {
                 next(STRINGS.len() as u32)
             };
-            let to = if next(8) == 0 { u } else { next(n) };
             edge(t, name, to, &mut edges);
         }
         let sep = if u == 0 { "" } else { "," };
@@ -668,11 +697,26 @@ fn large_snapshot_essential_edges_and_dominators() {
     let an = Analysis::new(Snapshot::from_bytes(json.as_bytes()).unwrap()).unwrap();
     drop(json);
     let s = &an.snap;
-    assert_eq!(an.page_owned.count_ones(..), 0);
+    let owned = brute_page_owned(s);
+    let count = owned.iter().filter(|&&o| o).count();
+    if shortcuts == 0 {
+        assert_eq!(count, 0);
+    } else {
+        assert!(count > n as usize / 2, "{count} page-owned nodes");
+        assert!(!owned[n as usize - n as usize / 10..].contains(&true));
+    }
+    for (v, &o) in owned.iter().enumerate() {
+        assert_eq!(an.page_owned.contains(v), o, "page-owned {v}");
+    }
+    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    assert_eq!(one_thread.install(|| heapsnap::devtools::page_owned(s)), an.page_owned);
     for u in 0..n {
         for e in s.edges(u) {
             let k = s.edge_kind(e);
-            let want = k != EdgeKind::Weak && s.edge_to(e) != u && !(u != s.root && k == EdgeKind::Shortcut);
+            let v = s.edge_to(e);
+            let want = k != EdgeKind::Weak
+                && v != u
+                && !(u != s.root && (k == EdgeKind::Shortcut || (!owned[u as usize] && owned[v as usize])));
             assert_eq!(an.essential.contains(e), want, "essential edge {e}");
         }
     }

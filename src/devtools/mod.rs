@@ -12,6 +12,7 @@ pub mod jsstr;
 use std::collections::{HashMap, VecDeque};
 
 use fixedbitset::FixedBitSet;
+use rayon::prelude::*;
 
 use crate::header::{EdgeKind, NodeKind};
 use crate::snapshot::Snapshot;
@@ -123,11 +124,31 @@ pub fn has_user_roots(s: &Snapshot) -> bool {
 /// `markPageOwnedNodes`: seeds are targets of the root's `shortcut` edges and of its `element` edges to
 /// `(Document DOM trees)`; everything reachable from them over non-weak edges is page-owned.
 ///
-/// The set does not depend on the order of the walk, so it is a BFS: its queue says which nodes are read next,
-/// and their edges are prefetched a few nodes ahead ([`Snapshot::prefetch_queue`]).
+/// The set does not depend on the order of the walk, so it is a BFS that runs on every thread of the pool
+/// while a level is wide: the nodes of a level are shared out in chunks, and each claims a target by setting
+/// its bit (an atomic `or`: a node is claimed, and expanded, once). While the queue is narrow (deep lists,
+/// the first levels), one thread runs it as a queue, whose order says which nodes are read next. Either way
+/// the edges of the nodes a few places ahead are prefetched ([`Snapshot::prefetch_edge_range`],
+/// [`Snapshot::prefetch_edges`]).
 pub fn page_owned(s: &Snapshot) -> FixedBitSet {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     let n = s.node_count();
-    let mut owned = FixedBitSet::with_capacity(n);
+    let owned: Vec<AtomicU64> = (0..n.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
+    // True if this call set c's bit (the bit is read first: most edges reach nodes claimed already).
+    let claim = |c: usize| {
+        let (w, bit) = (&owned[c / 64], 1u64 << (c % 64));
+        w.load(Relaxed) & bit == 0 && w.fetch_or(bit, Relaxed) & bit == 0
+    };
+    let expand = |o: u32, out: &mut dyn FnMut(u32)| {
+        for e in s.edges(o) {
+            if s.edge_kind(e) != EdgeKind::Weak {
+                let c = s.edge_to(e);
+                if claim(c as usize) {
+                    out(c);
+                }
+            }
+        }
+    };
     let mut queue = VecDeque::new();
     for e in s.edges(s.root) {
         let c = s.edge_to(e);
@@ -136,24 +157,58 @@ pub fn page_owned(s: &Snapshot) -> FixedBitSet {
             EdgeKind::Shortcut => true,
             _ => false,
         };
-        if seed {
-            owned.insert(c as usize);
+        if seed && claim(c as usize) {
             queue.push_back(c);
         }
     }
-    while let Some(o) = queue.pop_front() {
-        s.prefetch_queue(&queue);
-        for e in s.edges(o) {
-            let c = s.edge_to(e) as usize;
-            if owned.contains(c) || s.edge_kind(e) == EdgeKind::Weak {
-                continue;
-            }
-            owned.insert(c);
-            queue.push_back(c as u32);
+    let threads = rayon::current_num_threads();
+    loop {
+        // Narrow: one queue, until it is empty or wide enough to share out.
+        while queue.len() < PAGE_OWNED_WIDE || threads == 1 {
+            let Some(o) = queue.pop_front() else {
+                break;
+            };
+            s.prefetch_queue(&queue);
+            expand(o, &mut |c| queue.push_back(c));
         }
+        if queue.is_empty() {
+            break;
+        }
+        // Wide: level by level, in chunks, until a level is narrow again.
+        let mut level: Vec<u32> = queue.drain(..).collect();
+        while level.len() >= PAGE_OWNED_WIDE {
+            let parts: Vec<Vec<u32>> = level
+                .par_chunks(PAGE_OWNED_CHUNK)
+                .map(|chunk| {
+                    let mut next = Vec::new();
+                    for (i, &o) in chunk.iter().enumerate() {
+                        if let Some(&a) = chunk.get(i + 12) {
+                            s.prefetch_edge_range(a);
+                        }
+                        if let Some(&b) = chunk.get(i + 6) {
+                            s.prefetch_edges(b);
+                        }
+                        expand(o, &mut |c| next.push(c));
+                    }
+                    next
+                })
+                .collect();
+            level.clear();
+            for p in parts {
+                level.extend_from_slice(&p);
+            }
+        }
+        queue.extend(level);
     }
-    owned
+    // `Block` is `usize`; heapsnap targets 64-bit platforms (checked at compile time in lib.rs).
+    FixedBitSet::with_capacity_and_blocks(n, owned.into_iter().map(|w| w.into_inner() as usize))
 }
+
+/// A BFS level of [`page_owned`] at least this wide is shared out to the threads.
+const PAGE_OWNED_WIDE: usize = 1 << 14;
+
+/// Nodes per task of a wide level of [`page_owned`].
+const PAGE_OWNED_CHUNK: usize = 2048;
 
 /// `calculateShallowSizes`: when the snapshot has user roots, the sizes of `hidden`, `array` and native
 /// `system / ExternalStringData` nodes owned by exactly one other node (through such nodes only) are moved
