@@ -53,14 +53,28 @@ pub fn propagate_detachedness(s: &mut Snapshot) -> Vec<u8> {
             st.process(s, o, state);
         }
     }
-    let children = |s: &Snapshot, o: u32| -> Vec<u32> {
-        s.edges(o)
-            .filter(|&e| !matches!(s.edge_kind(e), EdgeKind::Hidden | EdgeKind::Weak | EdgeKind::Other))
-            .map(|e| s.edge_to(e))
-            .collect()
+    // A node's children, into one buffer (`process` renames nodes, so it cannot run while the edges are
+    // borrowed).
+    let mut buf = Vec::new();
+    // The stacks are read from the top: the nodes a few places below it are popped next, so their edges
+    // are prefetched.
+    let children = |s: &Snapshot, o: u32, stack: &[u32], buf: &mut Vec<u32>| {
+        if let Some(&a) = stack.len().checked_sub(8).map(|i| &stack[i]) {
+            s.prefetch_edge_range(a);
+        }
+        if let Some(&b) = stack.len().checked_sub(4).map(|i| &stack[i]) {
+            s.prefetch_edges(b);
+        }
+        buf.clear();
+        buf.extend(
+            s.edges(o)
+                .filter(|&e| !matches!(s.edge_kind(e), EdgeKind::Hidden | EdgeKind::Weak | EdgeKind::Other))
+                .map(|e| s.edge_to(e)),
+        );
     };
     while let Some(o) = st.attached.pop() {
-        for c in children(s, o) {
+        children(s, o, &st.attached, &mut buf);
+        for &c in &buf {
             st.process(s, c, 1);
         }
     }
@@ -68,7 +82,8 @@ pub fn propagate_detachedness(s: &mut Snapshot) -> Vec<u8> {
         if st.det[o as usize] == 1 {
             continue;
         }
-        for c in children(s, o) {
+        children(s, o, &st.detached, &mut buf);
+        for &c in &buf {
             st.process(s, c, DETACHED);
         }
     }
