@@ -272,10 +272,7 @@ impl Dfs {
                 let r = g.out_range(u);
                 if let Some(s) = snap {
                     prefetch(near, r.start / 64);
-                    for t in s.edge_targets(r.start..r.end.min(r.start + DFS_AHEAD)) {
-                        prefetch(pre, t as usize);
-                        s.prefetch_edge_range(t);
-                    }
+                    look_ahead(s, pre, u);
                 }
                 let base = deferred.len();
                 for e in r.clone() {
@@ -727,8 +724,8 @@ const PREFETCH: usize = 16;
 /// How many of a node's deferred targets (those entered next) the DFS looks into ahead ([`look_ahead`]).
 const DFS_LOOK: usize = 4;
 
-/// The DFS will soon enter `c`, whose edges were prefetched: read its first targets and prefetch their
-/// preorder numbers and edge ranges, so that when it enters `c` they are on their way.
+/// The DFS will soon enter `c` (or has just entered it), whose edges were prefetched: read its first targets and
+/// prefetch their preorder numbers and edge ranges, so that they are on their way when it reads them.
 #[inline(always)]
 fn look_ahead(s: &Snapshot, pre: &[u32], c: u32) {
     let r = s.edges(c);

@@ -66,11 +66,7 @@ pub fn propagate_detachedness(s: &mut Snapshot) -> Vec<u8> {
             s.prefetch_edges(b);
         }
         buf.clear();
-        buf.extend(
-            s.edges(o)
-                .filter(|&e| !matches!(s.edge_kind(e), EdgeKind::Hidden | EdgeKind::Weak | EdgeKind::Other))
-                .map(|e| s.edge_to(e)),
-        );
+        buf.extend(dom_children(s, o));
     };
     // The attached state reaches every native it can, whatever the order (it renames nothing), so the
     // attached stack is taken in batches: the batch's edges are read, then its children's bits and types
@@ -88,11 +84,7 @@ pub fn propagate_detachedness(s: &mut Snapshot) -> Vec<u8> {
         }
         buf.clear();
         for &o in &batch {
-            buf.extend(
-                s.edges(o)
-                    .filter(|&e| !matches!(s.edge_kind(e), EdgeKind::Hidden | EdgeKind::Weak | EdgeKind::Other))
-                    .map(|e| s.edge_to(e)),
-            );
+            buf.extend(dom_children(s, o));
         }
         for &c in &buf {
             prefetch(st.visited.as_slice(), c as usize / 64);
@@ -112,6 +104,13 @@ pub fn propagate_detachedness(s: &mut Snapshot) -> Vec<u8> {
         }
     }
     st.det
+}
+
+/// The nodes a DOM state propagates to from `o`: targets of its edges other than hidden, weak and unknown ones.
+fn dom_children(s: &Snapshot, o: u32) -> impl Iterator<Item = u32> + '_ {
+    s.edges(o)
+        .filter(|&e| !matches!(s.edge_kind(e), EdgeKind::Hidden | EdgeKind::Weak | EdgeKind::Other))
+        .map(|e| s.edge_to(e))
 }
 
 /// Nodes of the attached stack [`propagate_detachedness`] expands at a time.
@@ -773,6 +772,12 @@ mod tests {
             }
             nodes.push(format!("{ty},{},{},8,{count},0,{det}", next(5), 2 * i + 1));
         }
+        v8_json(&nodes, &edges, r#""","HTMLDivElement","Text","Detached Text","next""#)
+    }
+
+    /// V8 JSON text of a snapshot: node lines (7 fields, with detachedness), edge lines, the strings section's
+    /// body.
+    fn v8_json(nodes: &[String], edges: &[String], strings: &str) -> String {
         format!(
             r#"{{"snapshot":{{"meta":{{
             "node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],
@@ -781,9 +786,10 @@ mod tests {
                 "string","number","number","number","number","number"],
             "edge_fields":["type","name_or_index","to_node"],
             "edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"]}},
-            "node_count":{n},"edge_count":{},"trace_function_count":0}},
+            "node_count":{},"edge_count":{},"trace_function_count":0}},
             "nodes":[{}],"edges":[{}],"locations":[],
-            "strings":["","HTMLDivElement","Text","Detached Text","next"]}}"#,
+            "strings":[{strings}]}}"#,
+            nodes.len(),
             edges.len(),
             nodes.join(","),
             edges.join(",")
@@ -839,22 +845,7 @@ mod tests {
             }
         }
         node(&mut nodes, 3, 3, 0); // unreached
-        let json = format!(
-            r#"{{"snapshot":{{"meta":{{
-            "node_fields":["type","name","id","self_size","edge_count","trace_node_id","detachedness"],
-            "node_types":[["hidden","array","string","object","code","closure","regexp","number","native","synthetic",
-                "concatenated string","sliced string","symbol","bigint","object shape"],
-                "string","number","number","number","number","number"],
-            "edge_fields":["type","name_or_index","to_node"],
-            "edge_types":[["context","element","property","internal","hidden","shortcut","weak"],"string_or_number","node"]}},
-            "node_count":{},"edge_count":{},"trace_function_count":0}},
-            "nodes":[{}],"edges":[{}],"locations":[],
-            "strings":["","global","(GC roots)","Node","next"]}}"#,
-            nodes.len(),
-            edges.len(),
-            nodes.join(","),
-            edges.join(",")
-        );
+        let json = v8_json(&nodes, &edges, r#""","global","(GC roots)","Node","next""#);
         Snapshot::from_bytes(json.as_bytes()).unwrap()
     }
 
